@@ -1,0 +1,373 @@
+"""The ``backchannel`` command: the server, migrations, keys, and the admin API's CLI twins.
+
+Operator commands work on the database named by the settings (the same one the server uses), so
+they work whether or not a server is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from app.clients.service import ClientService
+from app.errors import OAuthError
+from app.keys.encryption import SecretBox
+from app.settings import Settings, get_settings
+from app.storage import migrations
+from app.storage.db import Database
+from app.users.service import UserService
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    help="Backchannel: an OpenID Provider for decoupled authentication.", no_args_is_help=True
+)
+db_cli = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+keys_cli = typer.Typer(help="Signing keys.", no_args_is_help=True)
+clients_cli = typer.Typer(help="Registered clients (twin of /admin/clients).", no_args_is_help=True)
+users_cli = typer.Typer(help="Users (twin of /admin/users).", no_args_is_help=True)
+config_cli = typer.Typer(help="Configuration.", no_args_is_help=True)
+for name, sub in (
+    ("db", db_cli),
+    ("keys", keys_cli),
+    ("clients", clients_cli),
+    ("users", users_cli),
+    ("config", config_cli),
+):
+    cli.add_typer(sub, name=name)
+
+
+def main() -> None:
+    cli()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    """Bring the schema up to date, then run ``work``; protocol errors exit 1 with their JSON."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+
+    async def go() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await work(db, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except OAuthError as exc:
+        typer.echo(json.dumps(exc.body()), err=True)
+        raise typer.Exit(1) from None
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help="Development mode; prints an admin token if unset.")
+    ] = False,
+) -> None:
+    """Start the server (uvicorn). Migrations run at start."""
+    import os
+
+    import uvicorn
+
+    from app.logging import configure_logging
+    from app.main import create_app
+
+    if demo:
+        os.environ.setdefault("BACKCHANNEL_ENVIRONMENT", "development")
+        if not os.environ.get("BACKCHANNEL_ADMIN_TOKEN"):
+            token = secrets.token_urlsafe(32)
+            os.environ["BACKCHANNEL_ADMIN_TOKEN"] = token
+            typer.echo(f"demo admin token (this run only): {token}", err=True)
+        get_settings.cache_clear()
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Upgrade the schema (to the newest revision by default)."""
+    migrations.upgrade(_settings().database_url, revision)
+    typer.echo(f"schema at {migrations.current(_settings().database_url)}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
+    """Downgrade the schema. Downgrading past a revision drops the data its tables held."""
+    migrations.downgrade(_settings().database_url, revision)
+    typer.echo(f"schema at {migrations.current(_settings().database_url)}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the schema's current revision."""
+    typer.echo(migrations.current(_settings().database_url) or "empty")
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+def _keystore(db: Database, settings: Settings) -> Any:
+    from app.keys.service import KeyStore
+
+    keys = settings.key_encryption_keys.get_secret_value() if settings.key_encryption_keys else None
+    return KeyStore(db, settings, SecretBox(keys))
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List signing keys: kid, algorithm, status and dates (never the private part)."""
+
+    async def work(db: Database, settings: Settings) -> list[dict[str, Any]]:
+        store = _keystore(db, settings)
+        await store.ensure()
+        return [
+            {"kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at,
+             "activated_at": k.activated_at, "retire_after": k.retire_after}
+            for k in await store.all()
+        ]  # fmt: skip
+
+    _print(_run(work))
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    alg: Annotated[list[str] | None, typer.Option(help="Only this algorithm (repeatable).")] = None,
+) -> None:
+    """Promote each next key to current now; the old current key keeps verifying until its
+    tokens expire."""
+
+    async def work(db: Database, settings: Settings) -> list[str]:
+        store = _keystore(db, settings)
+        await store.ensure()
+        return list(await store.rotate(alg) if alg else await store.rotate())
+
+    _print({"current": _run(work)})
+
+
+@keys_cli.command("new-encryption-key")
+def keys_new_encryption_key() -> None:
+    """Print a new key for BACKCHANNEL_KEY_ENCRYPTION_KEYS."""
+    typer.echo(SecretBox.new_key())
+
+
+@keys_cli.command("reencrypt")
+def keys_reencrypt() -> None:
+    """Seal every stored private key with the first configured encryption key."""
+
+    async def work(db: Database, settings: Settings) -> None:
+        await _keystore(db, settings).ensure()
+
+    _run(work)
+    typer.echo("done")
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+def _load_metadata(metadata: str | None) -> dict[str, Any]:
+    if not metadata:
+        return {}
+    text = Path(metadata[1:]).read_text() if metadata.startswith("@") else metadata
+    try:
+        data = json.loads(text)
+    except ValueError:
+        typer.echo("--metadata must be JSON (or @file.json)", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(data, dict):
+        typer.echo("--metadata must be a JSON object", err=True)
+        raise typer.Exit(2)
+    return data
+
+
+@clients_cli.command("create")
+def clients_create(
+    name: Annotated[str | None, typer.Option(help="client_name")] = None,
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="redirect_uris (repeatable)")
+    ] = None,
+    grant_type: Annotated[list[str] | None, typer.Option(help="grant_types (repeatable)")] = None,
+    auth_method: Annotated[str | None, typer.Option(help="token_endpoint_auth_method")] = None,
+    scope: Annotated[str | None, typer.Option(help="scope (space-separated)")] = None,
+    delivery_mode: Annotated[
+        str | None, typer.Option(help="backchannel_token_delivery_mode")
+    ] = None,
+    notification_endpoint: Annotated[
+        str | None, typer.Option(help="backchannel_client_notification_endpoint")
+    ] = None,
+    jwks_uri: Annotated[str | None, typer.Option(help="jwks_uri")] = None,
+    subject_type: Annotated[str | None, typer.Option(help="public or pairwise")] = None,
+    client_id: Annotated[str | None, typer.Option(help="choose the client_id")] = None,
+    metadata: Annotated[
+        str | None, typer.Option(help="more RFC 7591 metadata as JSON, or @file.json")
+    ] = None,
+) -> None:
+    """Register a client. Prints its registration, with the client_secret (shown once)."""
+    data = _load_metadata(metadata)
+    options = {
+        "client_name": name, "redirect_uris": redirect_uri, "grant_types": grant_type,
+        "token_endpoint_auth_method": auth_method, "scope": scope,
+        "backchannel_token_delivery_mode": delivery_mode,
+        "backchannel_client_notification_endpoint": notification_endpoint,
+        "jwks_uri": jwks_uri, "subject_type": subject_type, "client_id": client_id,
+    }  # fmt: skip
+    data.update({k: v for k, v in options.items() if v})
+    _print(_run(lambda db, s: ClientService(db, s).create(data)))
+
+
+@clients_cli.command("list")
+def clients_list() -> None:
+    """List registered clients."""
+
+    async def work(db: Database, settings: Settings) -> list[dict[str, Any]]:
+        return [c.public_view() for c in await ClientService(db, settings).all()]
+
+    _print(_run(work))
+
+
+@clients_cli.command("show")
+def clients_show(client_id: str) -> None:
+    """Show one client's registration."""
+
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        return (await ClientService(db, settings).require(client_id)).public_view()
+
+    _print(_run(work))
+
+
+@clients_cli.command("update")
+def clients_update(
+    client_id: str,
+    metadata: Annotated[str, typer.Option(help="changes as JSON, or @file.json; null removes")],
+) -> None:
+    """Change a client's registration (same merge rules as PATCH /admin/clients/{id})."""
+    changes = _load_metadata(metadata)
+    _print(_run(lambda db, s: ClientService(db, s).update(client_id, changes)))
+
+
+@clients_cli.command("delete")
+def clients_delete(client_id: str) -> None:
+    """Delete a client."""
+    _run(lambda db, s: ClientService(db, s).delete(client_id))
+    typer.echo("deleted")
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@users_cli.command("create")
+def users_create(
+    username: str,
+    email: Annotated[str | None, typer.Option()] = None,
+    phone_number: Annotated[str | None, typer.Option(help="E.164, e.g. +447700900123")] = None,
+    name: Annotated[str | None, typer.Option(help="full name")] = None,
+    claims: Annotated[str | None, typer.Option(help="more standard claims as JSON")] = None,
+) -> None:
+    """Create a user."""
+    data = _load_metadata(claims)
+    given = {"username": username, "email": email, "phone_number": phone_number, "name": name}
+    data.update({k: v for k, v in given.items() if v})
+
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        return (await UserService(db).create(data)).view()
+
+    _print(_run(work))
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List users."""
+
+    async def work(db: Database, settings: Settings) -> list[dict[str, Any]]:
+        return [u.view() for u in await UserService(db).all()]
+
+    _print(_run(work))
+
+
+async def _user_by_ref(db: Database, ref: str) -> Any:
+    """A user named by id, username, email or phone number."""
+    users = UserService(db)
+    user = await users.get(ref) or await users.find_by_hint(ref)
+    if user is None:
+        typer.echo(f"no user {ref!r}", err=True)
+        raise typer.Exit(1)
+    return user
+
+
+@users_cli.command("show")
+def users_show(user: Annotated[str, typer.Argument(help="id, username, email or phone")]) -> None:
+    """Show one user."""
+
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        found: Any = await _user_by_ref(db, user)
+        return dict(found.view())
+
+    _print(_run(work))
+
+
+@users_cli.command("update")
+def users_update(
+    user: Annotated[str, typer.Argument(help="id, username, email or phone")],
+    changes: Annotated[str, typer.Option(help="changes as JSON; null clears a field")],
+) -> None:
+    """Change a user (same rules as PATCH /admin/users/{id})."""
+    data = _load_metadata(changes)
+
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        found = await _user_by_ref(db, user)
+        return (await UserService(db).update(found.id, data)).view()
+
+    _print(_run(work))
+
+
+@users_cli.command("delete")
+def users_delete(user: Annotated[str, typer.Argument(help="id, username, email or phone")]) -> None:
+    """Delete a user."""
+
+    async def work(db: Database, settings: Settings) -> None:
+        found = await _user_by_ref(db, user)
+        await UserService(db).delete(found.id)
+
+    _run(work)
+    typer.echo("deleted")
+
+
+# --- config ------------------------------------------------------------------------------------
+
+
+@config_cli.command("docs")
+def config_docs() -> None:
+    """Print docs/configuration.md, generated from the settings class."""
+    from app.settings_docs import render
+
+    sys.stdout.write(render())

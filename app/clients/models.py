@@ -1,0 +1,34 @@
+"""The clients table. Registration metadata is one JSON document validated by ClientMetadata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from app.clients.metadata import ClientMetadata
+from app.storage.types import UTCDateTime, json_column, utcnow
+
+
+class Client(SQLModel, table=True):
+    __tablename__ = "clients"
+
+    client_id: str = Field(primary_key=True, max_length=128)
+    client_secret_hash: str | None = Field(default=None, max_length=128)
+    registration: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def meta(self) -> ClientMetadata:
+        return ClientMetadata.model_validate(self.registration)
+
+    def public_view(self) -> dict[str, Any]:
+        """The RFC 7591 §3.2.1 client information response, without the secret."""
+        return {
+            "client_id": self.client_id,
+            "client_id_issued_at": int(self.created_at.timestamp()),
+            **self.registration,
+        }

@@ -1,0 +1,103 @@
+"""Client registration: create, read, update, delete. All SQL for clients lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from app.clients.metadata import ClientMetadata, parse_metadata
+from app.clients.models import Client
+from app.errors import Conflict, InvalidClientMetadata, NotFound
+from app.hashing import hash_secret, new_secret
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.types import utcnow
+
+
+class ClientService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def create(self, data: Any) -> dict[str, Any]:
+        """Register a client; the response carries the secret, which is never shown again."""
+        meta = parse_metadata(data, self.settings)
+        client_id = meta.client_id or new_secret(16)
+        secret = new_secret() if meta.uses_secret else None
+        client = Client(
+            client_id=client_id,
+            client_secret_hash=hash_secret(secret) if secret else None,
+            registration=_stored(meta),
+        )
+        async with self.db.session() as session:
+            session.add(client)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise Conflict("a client with this client_id exists") from None
+        return _with_secret(client, secret)
+
+    async def get(self, client_id: str) -> Client | None:
+        async with self.db.session() as session:
+            return await session.get(Client, client_id)
+
+    async def require(self, client_id: str) -> Client:
+        client = await self.get(client_id)
+        if client is None:
+            raise NotFound("no such client")
+        return client
+
+    async def all(self) -> list[Client]:
+        async with self.db.session() as session:
+            return list((await session.exec(select(Client).order_by(col(Client.created_at)))).all())
+
+    async def update(self, client_id: str, changes: Any) -> dict[str, Any]:
+        """Merge ``changes`` into the registration (``null`` removes a member) and revalidate the
+        whole. A client that becomes secret-based gets a new secret, returned once."""
+        if not isinstance(changes, dict):
+            raise InvalidClientMetadata("the request body must be a JSON object")
+        if changes.get("client_id", client_id) != client_id:
+            raise InvalidClientMetadata("client_id cannot be changed")
+        async with self.db.session() as session:
+            client = await session.get(Client, client_id)
+            if client is None:
+                raise NotFound("no such client")
+            merged = {**client.registration, **changes}
+            meta = parse_metadata({k: v for k, v in merged.items() if v is not None}, self.settings)
+            secret = None
+            if not meta.uses_secret:
+                client.client_secret_hash = None
+            elif client.client_secret_hash is None or changes.get("rotate_secret") is True:
+                secret = new_secret()
+                client.client_secret_hash = hash_secret(secret)
+            client.registration = _stored(meta)
+            client.updated_at = utcnow()
+            session.add(client)
+            await session.commit()
+            return _with_secret(client, secret)
+
+    async def delete(self, client_id: str) -> None:
+        async with self.db.session() as session:
+            client = await session.get(Client, client_id)
+            if client is None:
+                raise NotFound("no such client")
+            await session.delete(client)
+            await session.commit()
+
+
+def _stored(meta: ClientMetadata) -> dict[str, Any]:
+    data = meta.model_dump(exclude_none=True, exclude={"client_id"})
+    sector = meta.sector_identifier() if meta.subject_type == "pairwise" else None
+    if sector:
+        data["sector_identifier"] = sector
+    return data
+
+
+def _with_secret(client: Client, secret: str | None) -> dict[str, Any]:
+    view = client.public_view()
+    if secret is not None:
+        view["client_secret"] = secret
+        view["client_secret_expires_at"] = 0
+    return view

@@ -1,0 +1,38 @@
+"""What discovery advertises, derived from the settings and the registered grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.clients.metadata import AUTH_METHODS
+from app.settings import SIGNING_ALGS, Settings
+from app.tokens.registry import GRANTS
+
+SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+CLAIMS = (
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp",
+    "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+    "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+    "email", "email_verified", "phone_number", "phone_number_verified", "address",
+)  # fmt: skip
+
+
+def provider_metadata(settings: Settings) -> dict[str, Any]:
+    url = settings.endpoint
+    grants = sorted(GRANTS)
+    return {
+        "issuer": settings.issuer,
+        "jwks_uri": url("/jwks"),
+        "token_endpoint": url("/token"),
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
+        "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
+        "subject_types_supported": ["public", "pairwise"],
+        "scopes_supported": list(SCOPES),
+        "claims_supported": list(CLAIMS),
+        # Response types arrive with the authorization endpoint; none is served yet.
+        "response_types_supported": ["code"] if "authorization_code" in grants else [],
+        "claims_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }

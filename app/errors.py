@@ -1,0 +1,117 @@
+"""Protocol errors: one class per error code, rendered by one handler.
+
+RFC 6749 §5.2 (token endpoint), RFC 6750 §3.1 (bearer tokens), RFC 7591 §3.2.2 (client metadata),
+OpenID CIBA Core §13 (backchannel authentication). Each class carries the code, the HTTP status and
+the spec's own words as its docstring. ``description`` is shown to the client; ``detail`` goes only
+to the logs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import ValidationError
+
+
+class OAuthError(Exception):
+    """Base of every error rendered as ``{"error", "error_description"}``."""
+
+    error: ClassVar[str] = "server_error"
+    status_code: ClassVar[int] = 400
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(description or self.error)
+        self.description = description
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+def E(code: str, status: int = 400, doc: str = "") -> type[OAuthError]:
+    """Make an error class for one code, as node-oidc-provider's error factory does."""
+    name = "".join(part.title() for part in code.split("_"))
+    return type(name, (OAuthError,), {"error": code, "status_code": status, "__doc__": doc})
+
+
+InvalidRequest = E(
+    "invalid_request",
+    400,
+    "The request is missing a required parameter, includes an unsupported parameter value, "
+    "repeats a parameter, or is otherwise malformed.",
+)
+UnauthorizedClient = E(
+    "unauthorized_client", 400, "The client is not authorized to use this grant type."
+)
+UnsupportedGrantType = E(
+    "unsupported_grant_type", 400, "The grant type is not supported by the server."
+)
+InvalidGrant = E(
+    "invalid_grant",
+    400,
+    "The grant is invalid, expired, revoked, or was issued to another client.",
+)
+InvalidScope = E(
+    "invalid_scope", 400, "The requested scope is invalid, unknown, or exceeds what was granted."
+)
+AccessDenied = E("access_denied", 403, "The resource owner or server denied the request.")
+InvalidClientMetadata = E(
+    "invalid_client_metadata", 400, "The value of one of the client metadata fields is invalid."
+)
+InvalidRedirectUri = E(
+    "invalid_redirect_uri", 400, "The value of one or more redirection URIs is invalid."
+)
+NotFound = E("not_found", 404, "No such resource.")
+Conflict = E("conflict", 409, "The resource conflicts with one that exists.")
+ServerError = E("server_error", 500, "The server met an unexpected condition.")
+TemporarilyUnavailable = E(
+    "temporarily_unavailable", 503, "The server is temporarily unable to handle the request."
+)
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed (unknown client, no client authentication included, or
+    unsupported authentication method). RFC 6749 §5.2: 401, with ``WWW-Authenticate`` naming the
+    scheme when the client tried HTTP Basic."""
+
+    error = "invalid_client"
+    status_code = 401
+
+    def __init__(
+        self, description: str | None = None, *, detail: str | None = None, basic: bool = False
+    ) -> None:
+        headers = {"WWW-Authenticate": 'Basic realm="backchannel"'} if basic else None
+        super().__init__(description, detail=detail, headers=headers)
+
+
+class InvalidToken(OAuthError):
+    """The access token is missing, expired, revoked, malformed, or invalid (RFC 6750 §3.1)."""
+
+    error = "invalid_token"
+    status_code = 401
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        challenge = 'Bearer realm="backchannel"'
+        if description:
+            safe = description.replace('"', "'")
+            challenge += f', error="invalid_token", error_description="{safe}"'
+        super().__init__(description, detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+def describe(exc: ValidationError) -> str:
+    """A one-line, client-facing summary of a pydantic error (no input values echoed)."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)

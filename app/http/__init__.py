@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: dependencies, form parsing, error rendering."""

@@ -1,0 +1,60 @@
+"""FastAPI dependencies: the process's services, the admin guard, JSON bodies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from app.errors import InvalidRequest, InvalidToken, OAuthError
+from app.services import Services
+
+MAX_JSON_BYTES = 256 * 1024
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class AdminDisabled(OAuthError):
+    """The admin API is off because no admin token is configured."""
+
+    error = "access_denied"
+    status_code = 403
+
+
+def require_admin(request: Request, services: ServicesDep) -> None:
+    token = services.settings.admin_token
+    if token is None:
+        raise AdminDisabled("the admin API is disabled: set BACKCHANNEL_ADMIN_TOKEN")
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        raise InvalidToken()
+    if not hmac.compare_digest(presented.strip().encode(), token.get_secret_value().encode()):
+        raise InvalidToken("the admin token is not valid")
+
+
+AdminDep = Depends(require_admin)
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body; anything else is a clear ``invalid_request`` rather than a 422 or 500."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise InvalidRequest("the body must be application/json")
+    body = await request.body()
+    if len(body) > MAX_JSON_BYTES:
+        raise InvalidRequest("the request body is too large")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest("the body is not valid JSON") from None
+
+
+JsonBody = Annotated[Any, Depends(read_json)]

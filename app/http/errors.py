@@ -1,0 +1,60 @@
+"""The one place protocol errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.errors import InvalidRequest, OAuthError, ServerError
+
+log = logging.getLogger("backchannel.errors")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def render(exc: OAuthError) -> JSONResponse:
+    return JSONResponse(
+        exc.body(), status_code=exc.status_code, headers={**NO_STORE, **exc.headers}
+    )
+
+
+async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OAuthError)
+    log.info(
+        "request refused",
+        extra={"path": request.url.path, "error": exc.error, "detail": exc.detail},
+    )
+    return render(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # FastAPI's own validation (path and query parameters): a 400 in OAuth shape, not a 422.
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]]
+    return render(InvalidRequest("; ".join(parts)))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "invalid_request"}
+    body = {
+        "error": codes.get(exc.status_code, "invalid_request"),
+        "error_description": str(exc.detail),
+    }
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return render(ServerError("the server met an unexpected condition"))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(OAuthError, _oauth_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

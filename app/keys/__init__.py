@@ -1,0 +1,1 @@
+"""Signing keys: generation, storage (optionally encrypted), rotation and the JWKS (RFC 7517)."""

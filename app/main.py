@@ -1,0 +1,54 @@
+"""The ASGI application: routers, error handlers, and the lifespan that owns the services."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.clients.endpoints import router as admin_clients
+from app.discovery.endpoints import router as discovery
+from app.health import router as health
+from app.http import errors
+from app.scheduler import build_scheduler
+from app.services import Services
+from app.settings import Settings, get_settings
+from app.storage.migrations import upgrade
+from app.tokens.endpoints import router as token
+from app.users.endpoints import router as admin_users
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await asyncio.to_thread(upgrade, settings.database_url)
+        services = await Services.start(settings)
+        app.state.services = services
+        scheduler = build_scheduler(services) if settings.scheduler_enabled else None
+        if scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler:
+                scheduler.shutdown(wait=False)
+            await services.close()
+
+    app = FastAPI(
+        title="Backchannel",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    errors.install(app)
+    for router in (discovery, token, admin_clients, admin_users, health):
+        app.include_router(router)
+    return app

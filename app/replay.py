@@ -1,0 +1,44 @@
+"""Single-use identifiers (JWT ``jti``): each accepted once, by one atomic insert.
+
+Client assertions (RFC 7523 §3 item 7), device assertions and signed requests all record their
+``jti`` here until the JWT expires; a second use of the same one fails the unique key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col
+
+from app.storage.db import Database
+from app.storage.types import UTCDateTime, utcnow
+
+
+class UsedJti(SQLModel, table=True):
+    __tablename__ = "used_jtis"
+
+    issuer: str = Field(primary_key=True, max_length=255)
+    jti: str = Field(primary_key=True, max_length=255)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+async def use_once(db: Database, issuer: str, jti: str, expires_at: datetime) -> bool:
+    """Record ``jti`` for ``issuer``; False when it was already used."""
+    async with db.session() as session:
+        session.add(UsedJti(issuer=issuer, jti=jti, expires_at=expires_at))
+        try:
+            await session.commit()
+        except IntegrityError:
+            return False
+    return True
+
+
+async def purge_expired(db: Database, now: datetime | None = None) -> int:
+    async with db.session() as session:
+        result = await session.exec(
+            delete(UsedJti).where(col(UsedJti.expires_at) < (now or utcnow()))
+        )
+        await session.commit()
+    return int(result.rowcount or 0)

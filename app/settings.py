@@ -1,0 +1,162 @@
+"""Server configuration: one class, read from ``BACKCHANNEL_*`` environment variables or ``.env``.
+
+Every field carries a description; ``backchannel config docs`` renders them into
+docs/configuration.md, so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SigningAlg = Literal["EdDSA", "ES256", "PS256", "RS256"]
+SIGNING_ALGS: tuple[str, ...] = ("EdDSA", "ES256", "PS256", "RS256")
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and any address in 127.0.0.0/8 or ``::1`` (RFC 8252 §8.3)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BACKCHANNEL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "production"] = Field(
+        "production",
+        description="`development` relaxes the safety checks below (http issuer on any host, "
+        "short admin token). Leave at `production` for anything reachable by others.",
+    )
+    issuer: str = Field(
+        "http://localhost:8000",
+        description="The issuer URL. Every endpoint is served relative to it and discovery "
+        "advertises it. Must be https unless the host is a loopback address.",
+    )
+    database_url: str = Field(
+        "sqlite:///backchannel.db",
+        description="SQLAlchemy URL of the database. The default is an SQLite file in the working "
+        "directory; use `postgresql+psycopg://user:password@host/db` in production.",
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for the admin API. Unset disables the admin API "
+        "(`serve --demo` generates one and prints it). At least 32 characters in production.",
+    )
+    key_encryption_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated Fernet keys that encrypt signing keys and server secrets at "
+        "rest. The first encrypts; all decrypt, so a new key can be put in front to rotate. "
+        "Generate one with `backchannel keys new-encryption-key`.",
+    )
+    pairwise_secret: SecretStr | None = Field(
+        None,
+        description="HMAC secret for pairwise subject identifiers. Unset: one is generated on "
+        "first "
+        "start and kept in the database. Changing it changes every pairwise `sub`.",
+    )
+    default_signing_alg: SigningAlg = Field(
+        "EdDSA",
+        description="Algorithm for ID tokens of clients that register no "
+        "`id_token_signed_response_alg`, and for access tokens.",
+    )
+    key_rotation_days: float = Field(
+        30, gt=0, description="Age after which the scheduler rotates a signing key."
+    )
+    key_cache_seconds: float = Field(
+        60,
+        ge=0,
+        description="How long a replica keeps using the signing keys it loaded before it looks for "
+        "a rotation made by another replica. Safe because the next key is published in advance.",
+    )
+    access_token_lifetime: int = Field(
+        600, gt=0, le=86400, description="Lifetime of access tokens, in seconds."
+    )
+    id_token_lifetime: int = Field(
+        3600, gt=0, le=86400, description="Lifetime of ID tokens, in seconds."
+    )
+    refresh_token_lifetime: int = Field(
+        30 * 86400, gt=0, description="Lifetime of refresh tokens, in seconds."
+    )
+    client_assertion_max_lifetime: int = Field(
+        300,
+        gt=0,
+        le=3600,
+        description="Longest accepted lifetime (`exp` - now) of a `private_key_jwt` client "
+        "assertion, in seconds.",
+    )
+    clock_skew_seconds: int = Field(
+        30, ge=0, le=300, description="Leeway for `iat`, `nbf` and `exp` of incoming JWTs."
+    )
+    allow_private_notification_endpoints: bool = Field(
+        False,
+        description="Accept client notification endpoints and `jwks_uri`s on loopback or private "
+        "addresses even when the issuer is not a loopback issuer (e.g. an internal network).",
+    )
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json` (one object per line) or `text` for a terminal."
+    )
+    scheduler_enabled: bool = Field(
+        True,
+        description="Run the background jobs (key rotation, outbox, expiry) in this process.",
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_shape(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("issuer must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("issuer must not have a query or fragment (OpenID Discovery §2)")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be an sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.environment == "development":
+            return self
+        parts = urlsplit(self.issuer)
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError(
+                "an http issuer is only allowed on a loopback host; use https, or set "
+                "BACKCHANNEL_ENVIRONMENT=development"
+            )
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 32:
+            raise ValueError("admin_token must be at least 32 characters outside development")
+        return self
+
+    @property
+    def issuer_is_loopback(self) -> bool:
+        return is_loopback_host(urlsplit(self.issuer).hostname)
+
+    def endpoint(self, path: str) -> str:
+        """Absolute URL of one of our endpoints."""
+        return self.issuer + path
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Storage: the engine, sessions, column types and migrations. Tables live with their feature."""

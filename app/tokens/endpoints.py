@@ -1,0 +1,33 @@
+"""POST /token (RFC 6749 §3.2): parse, authenticate the client, dispatch to the grant."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from app.http.deps import ServicesDep
+from app.http.errors import NO_STORE
+from app.http.forms import read_form
+from app.tokens.grant import TokenRequest
+from app.tokens.registry import GRANTS
+
+router = APIRouter(tags=["oauth"])
+
+
+@router.post("/token")
+async def token(request: Request, services: ServicesDep) -> JSONResponse:
+    form = await read_form(request)
+    grant_type = form.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required")
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        raise UnsupportedGrantType(f"unsupported grant_type {grant_type[:100]!r}")
+    client = await services.authenticator.authenticate(
+        form, request.headers.get("authorization"), services.settings.endpoint("/token")
+    )
+    if grant_type not in client.meta.grant_types:
+        raise UnauthorizedClient("the client is not registered for this grant type")
+    body = await grant(TokenRequest(form=form, client=client, services=services))
+    return JSONResponse(body, headers=NO_STORE)

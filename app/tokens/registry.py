@@ -1,0 +1,8 @@
+"""Every grant type the token endpoint serves. A new grant is one line here."""
+
+from __future__ import annotations
+
+from app.tokens.client_credentials import ClientCredentialsGrant
+from app.tokens.grant import Grant
+
+GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentialsGrant(),)}

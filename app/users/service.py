@@ -1,0 +1,117 @@
+"""User administration and lookup. All SQL for users lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, or_, select
+
+from app.errors import Conflict, InvalidRequest, NotFound, describe
+from app.storage.db import Database
+from app.storage.types import utcnow
+from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
+
+COLUMNS = ("username", "email", "email_verified", "phone_number", "phone_number_verified", "active")
+# What a flag column returns to when it is set to null.
+FLAG_DEFAULTS = {"email_verified": False, "phone_number_verified": False, "active": True}
+
+
+class UserService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, data: Any) -> User:
+        fields = _parse(data)
+        if fields.username is None:
+            raise InvalidRequest("username is required")
+        user = User(id=uuid.uuid4().hex, username=fields.username)
+        _apply(user, fields)
+        async with self.db.session() as session:
+            session.add(user)
+            await _commit(session)
+        return user
+
+    async def update(self, user_id: str, data: Any) -> User:
+        """Change the given fields; ``null`` clears an optional one."""
+        fields = _parse(data)
+        if "username" in fields.model_fields_set and fields.username is None:
+            raise InvalidRequest("username cannot be removed")
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise NotFound("no such user")
+            _apply(user, fields)
+            user.updated_at = utcnow()
+            session.add(user)
+            await _commit(session)
+            return user
+
+    async def get(self, user_id: str) -> User | None:
+        async with self.db.session() as session:
+            return await session.get(User, user_id)
+
+    async def require(self, user_id: str) -> User:
+        user = await self.get(user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def all(self) -> list[User]:
+        async with self.db.session() as session:
+            return list((await session.exec(select(User).order_by(col(User.created_at)))).all())
+
+    async def delete(self, user_id: str) -> None:
+        async with self.db.session() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise NotFound("no such user")
+            await session.delete(user)
+            await session.commit()
+
+    async def find_by_hint(self, hint: str) -> User | None:
+        """A ``login_hint`` may be the username, the email or the phone number."""
+        hint = hint.strip()
+        candidates = [col(User.username) == hint.lower(), col(User.email) == hint.lower()]
+        with contextlib.suppress(ValueError):  # not shaped like a phone number
+            candidates.append(col(User.phone_number) == normalize_phone(hint))
+        async with self.db.session() as session:
+            return (await session.exec(select(User).where(or_(*candidates)))).first()
+
+
+def _parse(data: Any) -> UserFields:
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    try:
+        return UserFields.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe(exc)) from None
+
+
+def _apply(user: User, fields: UserFields) -> None:
+    given = fields.model_dump(include=fields.model_fields_set, mode="json")
+    for name in COLUMNS:
+        if name in given:
+            value = given[name]
+            if value is None and name in FLAG_DEFAULTS:
+                value = FLAG_DEFAULTS[name]
+            setattr(user, name, value)
+    claims = dict(user.claims)
+    for name in (*PROFILE_CLAIMS, "address"):
+        if name in given:
+            if given[name] is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = given[name]
+    user.claims = claims
+
+
+async def _commit(session: Any) -> None:
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("username, email or phone_number is already in use") from None
