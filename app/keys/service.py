@@ -14,18 +14,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import delete, text
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from app.keys import crypto
 from app.keys.encryption import SecretBox
 from app.keys.models import KeyStatus, SigningKey
 from app.settings import SIGNING_ALGS, Settings
-from app.storage.db import Database
+from app.storage.db import Database, advisory_lock
 from app.storage.types import utcnow
 
-# Two replicas starting on an empty database must not both create a "current" key.
-_BOOTSTRAP_LOCK_ID = 0x6B657973  # "keys"
+# Two replicas starting on an empty database (or rotating at once) must not both create a
+# "current" key.
+_KEYS_LOCK_ID = 0x6B657973  # "keys"
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,7 @@ class KeyStore:
         """Give every algorithm a current and a next key; reseal keys stored unencrypted (or
         under an older encryption key) when encryption is configured."""
         async with self.db.session() as session:
-            if self.db.is_postgres:
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _BOOTSTRAP_LOCK_ID}
-                )
+            await advisory_lock(session, _KEYS_LOCK_ID)
             keys = (await session.exec(select(SigningKey))).all()
             for alg in SIGNING_ALGS:
                 statuses = {k.status for k in keys if k.alg == alg}
@@ -85,10 +83,7 @@ class KeyStore:
         now = now or utcnow()
         promoted: list[str] = []
         async with self.db.session() as session:
-            if self.db.is_postgres:
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _BOOTSTRAP_LOCK_ID}
-                )
+            await advisory_lock(session, _KEYS_LOCK_ID)
             for alg in algs:
                 keys = (await session.exec(select(SigningKey).where(SigningKey.alg == alg))).all()
                 for key in keys:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +30,21 @@ def async_url(url: str) -> str:
 
 def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
+
+
+async def advisory_lock(session: AsyncSession, lock_id: int) -> None:
+    """Serialise the rest of this transaction against others taking the same lock.
+
+    Call it first in the transaction. PostgreSQL: a transaction-scoped advisory lock, so replicas
+    wait for each other. SQLite has one database-wide write lock, and Python's driver runs reads
+    outside any transaction until the first write; a write that changes nothing takes that lock
+    now (waiting out the busy timeout) and makes the reads that follow part of the transaction.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    else:
+        await connection.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0"))
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,115 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when asked) and a live server.
+
+``BACKCHANNEL_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test`` runs the
+suite on PostgreSQL: each run (and each test that needs an empty database) gets its own schema,
+dropped afterwards. Without it, every database is an SQLite file in pytest's temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.settings import Settings
+from app.storage.db import sync_url
+from app.storage.tables import metadata
+from tests.support.live import LiveServer
+
+PG_URL = os.environ.get("BACKCHANNEL_TEST_DATABASE_URL")
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="session")
+def db_kind() -> str:
+    return "postgresql" if PG_URL else "sqlite"
+
+
+def _new_database(tmp: Path) -> tuple[str, Any]:
+    """A URL to an empty database, and a function that drops it."""
+    if not PG_URL:
+        path = tmp / f"{uuid.uuid4().hex}.db"
+        return f"sqlite:///{path}", lambda: None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conninfo = make_url(sync_url(PG_URL)).set(drivername="postgresql")
+    dsn = conninfo.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+
+    def drop() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}", drop
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind under test, for tests that need a first start."""
+    url, drop = _new_database(tmp_path)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, drop = _new_database(tmp_path_factory.mktemp("db"))
+    yield url
+    drop()
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "key_cache_seconds": 0,
+        "log_format": "text",
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def live(database_url: str) -> Iterator[LiveServer]:
+    """One uvicorn server for the session, on a free loopback port, over the session database."""
+    with LiveServer.start(lambda issuer: make_settings(database_url, issuer=issuer)) as server:
+        yield server
+
+
+# Rows tests create; signing keys and server secrets survive so the server needs no restart.
+_PER_TEST_TABLES = ("clients", "users", "used_jtis")
+
+
+@pytest.fixture
+def server(live: LiveServer, database_url: str) -> Iterator[LiveServer]:
+    """The live server, with the tables tests write to emptied first."""
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            if table.name in _PER_TEST_TABLES:
+                conn.execute(text(f"DELETE FROM {table.name}"))
+    engine.dispose()
+    yield live
+
+
+@pytest.fixture
+def http(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(server: LiveServer) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+        yield client

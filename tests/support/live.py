@@ -1,0 +1,48 @@
+"""A real uvicorn server on a free loopback port, in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.settings import Settings
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    app: FastAPI
+
+    @classmethod
+    @contextmanager
+    def start(cls, make_settings: Callable[[str], Settings]) -> Iterator[LiveServer]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = make_settings(url)
+        app = create_app(settings)
+        config = uvicorn.Config(app, log_config=None, lifespan="on", ws_ping_interval=None)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        try:
+            yield cls(url=url, settings=settings, app=app)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            sock.close()
