@@ -1,9 +1,9 @@
 """Rules for URLs the server itself calls (client notification endpoints, ``jwks_uri``).
 
 Such URLs are an SSRF vector: a client could point us at cloud metadata or an internal service.
-Only https is allowed, http only on loopback hosts (RFC 8252 §8.3), and loopback or private
+Only https is allowed, http only on loopback hosts (RFC 8252 §8.3); loopback or private
 addresses only while the issuer is itself a loopback development issuer or an operator allowed
-it explicitly.
+it explicitly; link-local (cloud metadata), multicast and unspecified addresses never.
 """
 
 from __future__ import annotations
@@ -18,20 +18,17 @@ def private_targets_allowed(settings: Settings) -> bool:
     return settings.issuer_is_loopback or settings.allow_private_notification_endpoints
 
 
-def is_forbidden_address(address: str) -> bool:
-    """Addresses no client may send us to: private, link-local (cloud metadata), multicast,
-    unspecified, reserved — and loopback, which callers allow separately."""
+def classify_address(address: str) -> str:
+    """``never`` for link-local (cloud metadata), multicast, unspecified and reserved addresses;
+    ``internal`` for loopback and private ranges; ``public`` for the rest."""
     ip = ipaddress.ip_address(address.strip("[]"))
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_unspecified
-        or ip.is_reserved
-    )
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return "never"
+    if ip.is_private or ip.is_loopback:
+        return "internal"
+    return "public"
 
 
 def check_outbound_url(url: str, settings: Settings) -> SplitResult:
@@ -47,8 +44,10 @@ def check_outbound_url(url: str, settings: Settings) -> SplitResult:
     loopback = is_loopback_host(host)
     if parts.scheme == "http" and not loopback:
         raise ValueError("must use https (http is allowed only on loopback hosts)")
-    internal = loopback or (_is_ip_literal(host) and is_forbidden_address(host))
-    if internal and not private_targets_allowed(settings):
+    kind = classify_address(host) if _is_ip_literal(host) else "public"
+    if kind == "never":
+        raise ValueError("must not point at a link-local, multicast or unspecified address")
+    if (loopback or kind == "internal") and not private_targets_allowed(settings):
         raise ValueError(
             "must not point at a loopback or private address (allowed only with a loopback "
             "issuer or BACKCHANNEL_ALLOW_PRIVATE_NOTIFICATION_ENDPOINTS)"

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings
@@ -97,7 +97,7 @@ def server(live: LiveServer, database_url: str) -> Iterator[LiveServer]:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             if table.name in _PER_TEST_TABLES:
-                conn.execute(text(f"DELETE FROM {table.name}"))
+                conn.execute(table.delete())
     engine.dispose()
     yield live
 

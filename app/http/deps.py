@@ -52,9 +52,23 @@ async def read_json(request: Request) -> Any:
     if len(body) > MAX_JSON_BYTES:
         raise InvalidRequest("the request body is too large")
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the body is not valid JSON") from None
+    if _has_nul(data):
+        raise InvalidRequest("strings must not contain NUL characters")
+    return data
+
+
+def _has_nul(value: Any) -> bool:
+    """NUL cannot be stored in PostgreSQL text and has no business in any of our fields."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 JsonBody = Annotated[Any, Depends(read_json)]

@@ -27,6 +27,8 @@ async def read_form(request: Request) -> dict[str, str]:
         raise InvalidRequest("the body is not valid form data in UTF-8") from None
     form: dict[str, str] = {}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequest("parameters must not contain NUL characters")
         if name in form:
             raise InvalidRequest(f"parameter '{name}' is repeated")
         if value != "":

@@ -44,7 +44,9 @@ async def advisory_lock(session: AsyncSession, lock_id: int) -> None:
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
     else:
-        await connection.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0"))
+        await connection.execute(
+            text("UPDATE alembic_version SET version_num = version_num WHERE 0")
+        )
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -93,6 +93,8 @@ def _parse(data: Any) -> UserFields:
 
 def _apply(user: User, fields: UserFields) -> None:
     given = fields.model_dump(include=fields.model_fields_set, mode="json")
+    if given.get("address"):
+        given["address"] = {k: v for k, v in given["address"].items() if v is not None}
     for name in COLUMNS:
         if name in given:
             value = given[name]

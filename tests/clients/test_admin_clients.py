@@ -1,4 +1,4 @@
-"""The admin API for clients: RFC 7591 metadata, validation, secrets shown once and stored hashed."""
+"""The admin API for clients: RFC 7591 metadata, validation, secrets shown once, stored hashed."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_create_returns_the_secret_once_and_stores_only_its_hash(admin, database
 def test_chosen_client_id_is_kept_and_a_duplicate_conflicts(admin):
     register(admin, client_id="pos-terminal-1", grant_types=["client_credentials"])
     again = admin.post(
-        "/admin/clients", json={"client_id": "pos-terminal-1", "grant_types": ["client_credentials"]}
+        "/admin/clients",
+        json={"client_id": "pos-terminal-1", "grant_types": ["client_credentials"]},
     )
     assert again.status_code == 409
     assert again.json()["error"] == "conflict"
@@ -87,7 +88,8 @@ def test_switching_to_private_key_jwt_drops_the_secret_and_back_issues_a_new_one
     )
     assert to_jwt.status_code == 200 and "client_secret" not in to_jwt.json()
     back = admin.patch(
-        f"/admin/clients/{cid}", json={"token_endpoint_auth_method": "client_secret_post", "jwks": None}
+        f"/admin/clients/{cid}",
+        json={"token_endpoint_auth_method": "client_secret_post", "jwks": None},
     )
     assert back.status_code == 200, back.text
     assert len(back.json()["client_secret"]) >= 43
@@ -105,19 +107,34 @@ def test_switching_to_private_key_jwt_drops_the_secret_and_back_issues_a_new_one
         ({"redirect_uris": ["/relative"]}, "invalid_redirect_uri"),
         ({"token_endpoint_auth_method": "client_secret_jwt"}, "invalid_client_metadata"),
         (
-            {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"},
+            {
+                "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": "private_key_jwt",
+            },
             "invalid_client_metadata",
         ),
         (
             {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"},
             "invalid_client_metadata",
         ),
-        ({"grant_types": ["client_credentials"], "client_id": "has space"}, "invalid_client_metadata"),
+        (
+            {"grant_types": ["client_credentials"], "client_id": "has space"},
+            "invalid_client_metadata",
+        ),
         ({"grant_types": ["client_credentials"], "scope": 'bad"scope'}, "invalid_client_metadata"),
-        ({"grant_types": ["client_credentials"], "subject_type": "random"}, "invalid_client_metadata"),
-        ({"grant_types": ["client_credentials"], "subject_type": "pairwise"}, "invalid_client_metadata"),
+        (
+            {"grant_types": ["client_credentials"], "subject_type": "random"},
+            "invalid_client_metadata",
+        ),
+        (
+            {"grant_types": ["client_credentials"], "subject_type": "pairwise"},
+            "invalid_client_metadata",
+        ),
         ({"grant_types": [CIBA]}, "invalid_client_metadata"),
-        ({"grant_types": [CIBA], "backchannel_token_delivery_mode": "ping"}, "invalid_client_metadata"),
+        (
+            {"grant_types": [CIBA], "backchannel_token_delivery_mode": "ping"},
+            "invalid_client_metadata",
+        ),
         (
             {
                 "grant_types": [CIBA],
@@ -131,10 +148,16 @@ def test_switching_to_private_key_jwt_drops_the_secret_and_back_issues_a_new_one
             "invalid_client_metadata",
         ),
         (
-            {"grant_types": ["client_credentials"], "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}},
+            {
+                "grant_types": ["client_credentials"],
+                "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]},
+            },
             "invalid_client_metadata",
         ),
-        ({"grant_types": ["client_credentials"], "jwks": {"keys": "nope"}}, "invalid_client_metadata"),
+        (
+            {"grant_types": ["client_credentials"], "jwks": {"keys": "nope"}},
+            "invalid_client_metadata",
+        ),
         (
             {"grant_types": ["client_credentials"], "id_token_signed_response_alg": "HS256"},
             "invalid_client_metadata",
@@ -151,7 +174,9 @@ def test_bad_metadata_is_refused_and_nothing_is_stored(admin, database_url, meta
 
 def test_a_jwks_with_a_private_key_is_refused(admin, database_url):
     jwks = {"keys": [private_jwk(ClientKey("ES256"))]}
-    response = admin.post("/admin/clients", json={"grant_types": ["client_credentials"], "jwks": jwks})
+    response = admin.post(
+        "/admin/clients", json={"grant_types": ["client_credentials"], "jwks": jwks}
+    )
     assert response.status_code == 400
     assert "public keys only" in response.json()["error_description"]
     assert _count_clients(database_url) == 0
@@ -209,7 +234,12 @@ def test_pairwise_client_records_its_sector(admin):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic Zm9vOmJhcg=="}, {"Authorization": "Bearer"}],
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic Zm9vOmJhcg=="},
+        {"Authorization": "Bearer"},
+    ],
 )
 def test_admin_api_needs_the_admin_token(http, headers):
     response = http.get("/admin/clients", headers=headers)

@@ -31,7 +31,9 @@ def test_client_secret_basic(admin, http):
     client = register(admin, grant_types=["client_credentials"])
     ok = http.post("/token", data=CC, headers=_basic(client["client_id"], client["client_secret"]))
     assert ok.status_code == 200, ok.text
-    wrong = http.post("/token", data=CC, headers=_basic(client["client_id"], "x" + client["client_secret"]))
+    wrong = http.post(
+        "/token", data=CC, headers=_basic(client["client_id"], "x" + client["client_secret"])
+    )
     _assert_invalid_client(wrong, basic=True)
     unknown = http.post("/token", data=CC, headers=_basic("nobody", client["client_secret"]))
     _assert_invalid_client(unknown, basic=True)
@@ -43,13 +45,19 @@ def test_client_secret_basic_decodes_form_encoded_credentials(admin, http):
     assert ok.status_code == 200, ok.text
 
 
-@pytest.mark.parametrize("header", ["Basic !!!notbase64", "Basic " + base64.b64encode(b"nocolon").decode(), "Basic Og=="])
+@pytest.mark.parametrize(
+    "header", ["Basic !!!notbase64", "Basic " + base64.b64encode(b"nocolon").decode(), "Basic Og=="]
+)
 def test_malformed_basic_header_is_invalid_client(http, header):
-    _assert_invalid_client(http.post("/token", data=CC, headers={"Authorization": header}), basic=True)
+    _assert_invalid_client(
+        http.post("/token", data=CC, headers={"Authorization": header}), basic=True
+    )
 
 
 def test_client_secret_post(admin, http):
-    client = register(admin, grant_types=["client_credentials"], token_endpoint_auth_method="client_secret_post")
+    client = register(
+        admin, grant_types=["client_credentials"], token_endpoint_auth_method="client_secret_post"
+    )
     form = {**CC, "client_id": client["client_id"], "client_secret": client["client_secret"]}
     assert http.post("/token", data=form).status_code == 200
     _assert_invalid_client(http.post("/token", data={**form, "client_secret": "wrong"}))
@@ -82,10 +90,17 @@ def test_no_credentials_is_invalid_client(http):
 def test_private_key_jwt_with_inline_jwks(admin, http, server, alg):
     key = ClientKey(alg)
     client = register(
-        admin, grant_types=["client_credentials"], token_endpoint_auth_method="private_key_jwt", jwks=key.jwks
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks,
     )
     cid = client["client_id"]
-    form = {**CC, "client_assertion_type": JWT_BEARER, "client_assertion": key.assertion(cid, server.url + "/token")}
+    form = {
+        **CC,
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": key.assertion(cid, server.url + "/token"),
+    }
     response = http.post("/token", data=form)
     assert response.status_code == 200, response.text
 
@@ -93,7 +108,10 @@ def test_private_key_jwt_with_inline_jwks(admin, http, server, alg):
 def test_private_key_jwt_accepts_the_issuer_as_audience_and_refuses_a_replay(admin, http, server):
     key = ClientKey()
     client = register(
-        admin, grant_types=["client_credentials"], token_endpoint_auth_method="private_key_jwt", jwks=key.jwks
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks,
     )
     assertion = key.assertion(client["client_id"], server.url)
     form = {**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
@@ -118,11 +136,19 @@ def test_private_key_jwt_accepts_the_issuer_as_audience_and_refuses_a_replay(adm
 def test_private_key_jwt_claim_checks(admin, http, server, overrides, reason):
     key = ClientKey()
     client = register(
-        admin, grant_types=["client_credentials"], token_endpoint_auth_method="private_key_jwt", jwks=key.jwks
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks,
     )
     cid = client["client_id"]
     assertion = key.assertion(cid, server.url + "/token", **overrides)
-    form = {**CC, "client_id": cid, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+    form = {
+        **CC,
+        "client_id": cid,
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": assertion,
+    }
     response = http.post("/token", data=form)
     _assert_invalid_client(response)
 
@@ -130,10 +156,15 @@ def test_private_key_jwt_claim_checks(admin, http, server, overrides, reason):
 def test_private_key_jwt_signed_by_another_key_is_refused(admin, http, server):
     registered, other = ClientKey(kid="k1"), ClientKey(kid="k1")
     client = register(
-        admin, grant_types=["client_credentials"], token_endpoint_auth_method="private_key_jwt", jwks=registered.jwks
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=registered.jwks,
     )
     assertion = other.assertion(client["client_id"], server.url + "/token")
-    response = http.post("/token", data={**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion})
+    response = http.post(
+        "/token", data={**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+    )
     _assert_invalid_client(response)
 
 
@@ -143,7 +174,10 @@ def test_private_key_jwt_signed_by_another_key_is_refused(admin, http, server):
         {"client_assertion_type": "urn:wrong", "client_assertion": "a.b.c"},
         {"client_assertion_type": JWT_BEARER, "client_assertion": "not-a-jwt"},
         {"client_assertion_type": JWT_BEARER},
-        {"client_assertion_type": JWT_BEARER, "client_assertion": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},
+        {
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+        },
     ],
 )
 def test_malformed_assertions_are_invalid_client(http, form):
@@ -164,8 +198,18 @@ def test_private_key_jwt_with_jwks_uri_picks_up_a_rotated_key(admin, http, serve
         )
         cid, aud = client["client_id"], server.url + "/token"
         form = {**CC, "client_assertion_type": JWT_BEARER}
-        assert http.post("/token", data={**form, "client_assertion": old.assertion(cid, aud)}).status_code == 200
-        assert http.post("/token", data={**form, "client_assertion": old.assertion(cid, aud)}).status_code == 200
+        assert (
+            http.post(
+                "/token", data={**form, "client_assertion": old.assertion(cid, aud)}
+            ).status_code
+            == 200
+        )
+        assert (
+            http.post(
+                "/token", data={**form, "client_assertion": old.assertion(cid, aud)}
+            ).status_code
+            == 200
+        )
         assert len(jwks_host.requests) == 1  # the second use came from the cache
         # The client rotates: its jwks_uri now serves the new key; an unknown kid forces a refetch.
         jwks_host.default = (200, new.jwks)
@@ -185,7 +229,10 @@ def test_jwks_uri_that_fails_is_invalid_client(admin, http, server):
             jwks_uri=jwks_host.url + "/jwks.json",
         )
         assertion = key.assertion(client["client_id"], server.url + "/token")
-        response = http.post("/token", data={**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion})
+        response = http.post(
+            "/token",
+            data={**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion},
+        )
         _assert_invalid_client(response)
 
 

@@ -49,7 +49,9 @@ def test_jwks_publishes_current_and_next_key_per_algorithm(server):
 
 
 @pytest.mark.parametrize("alg", SIGNING_ALGS)
-async def test_id_token_signed_with_each_algorithm_verifies_against_jwks(admin, server, database_url, alg):
+async def test_id_token_signed_with_each_algorithm_verifies_against_jwks(
+    admin, server, database_url, alg
+):
     client_info = register(
         admin, redirect_uris=["https://app.example.com/cb"], id_token_signed_response_alg=alg
     )
@@ -59,24 +61,36 @@ async def test_id_token_signed_with_each_algorithm_verifies_against_jwks(admin, 
 
         client = await ClientService(db, server.settings).require(client_info["client_id"])
         minter = TokenMinter(server.settings, KeyStore(db, server.settings, SecretBox(None)))
-        auth = Authentication(subject="user-1", auth_time=int(time.time()), acr="phone", amr=("hwk", "user"))
-        id_token = await minter.id_token(client, auth, nonce="n-1", access_token="at-value", refresh_token="rt")
+        auth = Authentication(
+            subject="user-1", auth_time=int(time.time()), acr="phone", amr=("hwk", "user")
+        )
+        id_token = await minter.id_token(
+            client, auth, nonce="n-1", access_token="at-value", refresh_token="rt"
+        )
     finally:
         await db.dispose()
 
     assert jwt.get_unverified_header(id_token)["alg"] == alg
-    claims = _verify(id_token, server.url + "/jwks", alg, audience=client_info["client_id"], issuer=server.url)
-    assert claims["sub"] == "user-1" and claims["nonce"] == "n-1" and claims["amr"] == ["hwk", "user"]
+    claims = _verify(
+        id_token, server.url + "/jwks", alg, audience=client_info["client_id"], issuer=server.url
+    )
+    assert (
+        claims["sub"] == "user-1" and claims["nonce"] == "n-1" and claims["amr"] == ["hwk", "user"]
+    )
     digest = (hashlib.sha512 if alg == "EdDSA" else hashlib.sha256)(b"at-value").digest()
     expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
     assert claims["at_hash"] == expected
     assert "urn:openid:params:jwt:claim:rt_hash" in claims
 
 
-async def test_rotation_keeps_old_tokens_verifiable_through_the_overlap(admin, http, server, database_url, monkeypatch):
+async def test_rotation_keeps_old_tokens_verifiable_through_the_overlap(
+    admin, http, server, database_url, monkeypatch
+):
     client = register(admin, grant_types=["client_credentials"], scope="payments")
     auth = (client["client_id"], client["client_secret"])
-    before = http.post("/token", data={"grant_type": "client_credentials"}, auth=auth).json()["access_token"]
+    before = http.post("/token", data={"grant_type": "client_credentials"}, auth=auth).json()[
+        "access_token"
+    ]
     old_kid = jwt.get_unverified_header(before)["kid"]
     announced_next = {k["kid"] for k in _jwks(server)["keys"] if k["alg"] == "EdDSA"} - {old_kid}
 
@@ -86,12 +100,17 @@ async def test_rotation_keeps_old_tokens_verifiable_through_the_overlap(admin, h
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
 
-    after = http.post("/token", data={"grant_type": "client_credentials"}, auth=auth).json()["access_token"]
+    after = http.post("/token", data={"grant_type": "client_credentials"}, auth=auth).json()[
+        "access_token"
+    ]
     new_kid = jwt.get_unverified_header(after)["kid"]
     assert new_kid != old_kid
     assert new_kid in announced_next  # the key that signs now was published before it signed
     # The old token still verifies: its key is published as retiring.
-    assert _verify(before, server.url + "/jwks", "EdDSA", audience=server.url)["client_id"] == client["client_id"]
+    assert (
+        _verify(before, server.url + "/jwks", "EdDSA", audience=server.url)["client_id"]
+        == client["client_id"]
+    )
     assert _verify(after, server.url + "/jwks", "EdDSA", audience=server.url)
 
     db = Database(database_url)
@@ -160,7 +179,10 @@ async def test_private_keys_sealed_at_rest_and_unreadable_without_the_key(fresh_
         sealed = KeyStore(db, settings, SecretBox(first))
         await sealed.ensure()  # existing plaintext keys are sealed on start
         stored = await sealed.all()
-        assert all(k.private_key.startswith("fernet:") and "PRIVATE KEY" not in k.private_key for k in stored)
+        assert all(
+            k.private_key.startswith("fernet:") and "PRIVATE KEY" not in k.private_key
+            for k in stored
+        )
         assert (await sealed.signer("EdDSA")).sign({"a": 1})
 
         with pytest.raises(KeyEncryptionError):

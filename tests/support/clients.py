@@ -43,7 +43,9 @@ class ClientKey:
         return {"keys": [self.public_jwk]}
 
     def sign(self, claims: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
-        return jwt.encode(claims, self.private, algorithm=self.alg, headers={"kid": self.kid, **(headers or {})})
+        return jwt.encode(
+            claims, self.private, algorithm=self.alg, headers={"kid": self.kid, **(headers or {})}
+        )
 
     def assertion(self, client_id: str, audience: str, **overrides: Any) -> str:
         now = int(time.time())

@@ -42,7 +42,12 @@ class Receiver:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 receiver.requests.append(
-                    Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    Recorded(
+                        self.command,
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
                 )
                 status, payload = receiver.next_response()
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -52,9 +57,9 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _handle  # noqa: N815
+            do_GET = do_POST = _handle
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -27,7 +27,9 @@ def test_client_credentials_issues_a_verifiable_rfc9068_access_token(admin, http
     header = jwt.get_unverified_header(token)
     assert header["typ"] == "at+jwt" and header["alg"] == "EdDSA"
     signing_key = jwt.PyJWKClient(server.url + "/jwks").get_signing_key_from_jwt(token)
-    claims = jwt.decode(token, signing_key.key, algorithms=["EdDSA"], audience=server.url, issuer=server.url)
+    claims = jwt.decode(
+        token, signing_key.key, algorithms=["EdDSA"], audience=server.url, issuer=server.url
+    )
     assert claims["sub"] == claims["client_id"] == client["client_id"]
     assert claims["scope"] == "payments refunds"
     assert claims["exp"] - claims["iat"] == server.settings.access_token_lifetime
@@ -36,19 +38,27 @@ def test_client_credentials_issues_a_verifiable_rfc9068_access_token(admin, http
 
 def test_requested_scope_is_narrowed_or_refused(admin, http):
     client = register(admin, grant_types=["client_credentials"], scope="payments refunds")
-    narrowed = http.post("/token", data={"grant_type": "client_credentials", "scope": "refunds"}, auth=_basic(client))
+    narrowed = http.post(
+        "/token", data={"grant_type": "client_credentials", "scope": "refunds"}, auth=_basic(client)
+    )
     assert narrowed.json()["scope"] == "refunds"
     wider = http.post(
-        "/token", data={"grant_type": "client_credentials", "scope": "refunds admin"}, auth=_basic(client)
+        "/token",
+        data={"grant_type": "client_credentials", "scope": "refunds admin"},
+        auth=_basic(client),
     )
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
-    openid = http.post("/token", data={"grant_type": "client_credentials", "scope": "openid"}, auth=_basic(client))
+    openid = http.post(
+        "/token", data={"grant_type": "client_credentials", "scope": "openid"}, auth=_basic(client)
+    )
     assert openid.json()["error"] == "invalid_scope"
 
 
 def test_default_openid_scope_is_dropped_for_client_credentials(admin, http):
     client = register(admin, grant_types=["client_credentials"])  # scope defaults to "openid"
-    body = http.post("/token", data={"grant_type": "client_credentials"}, auth=_basic(client)).json()
+    body = http.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=_basic(client)
+    ).json()
     assert "scope" not in body
     assert "scope" not in jwt.decode(body["access_token"], options={"verify_signature": False})
 
@@ -79,7 +89,10 @@ def test_grant_type_errors(http, data, error):
     ("content", "content_type"),
     [
         (b'{"grant_type": "client_credentials"}', "application/json"),
-        (b"grant_type=client_credentials&grant_type=client_credentials", "application/x-www-form-urlencoded"),
+        (
+            b"grant_type=client_credentials&grant_type=client_credentials",
+            "application/x-www-form-urlencoded",
+        ),
         (b"grant_type=%ff%fe", "application/x-www-form-urlencoded"),
         (b"", "text/plain"),
         (b"a=" + b"x" * 70000, "application/x-www-form-urlencoded"),

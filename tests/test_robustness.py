@@ -1,0 +1,121 @@
+"""Bad input of every shape gets a 4xx in OAuth error form, never a 500."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from tests.conftest import ADMIN_TOKEN
+from tests.support.clients import JWT_BEARER
+
+GARBAGE = [
+    "", "a", "=", "&&&", "%", "%zz", "a=%00", "\u0000", "é=ü", "x" * 3000, "{}", "[]", "null",
+    "eyJhbGciOiJFZERTQSJ9.e30.", "eyJ.eyJ.eyJ", "Basic", "Bearer ", "a.b.c",
+]  # fmt: skip
+
+
+def _random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 80)))
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_token_endpoint_survives_garbage_parameters(http, value):
+    for form in (
+        {"grant_type": value},
+        {"grant_type": "client_credentials", "client_id": value},
+        {"grant_type": "client_credentials", "client_id": value, "client_secret": value},
+        {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": value,
+        },
+        {"grant_type": "client_credentials", "scope": value},
+    ):
+        response = http.post("/token", data=form)
+        assert 400 <= response.status_code < 500, (form, response.text)
+        assert "error" in response.json()
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_authorization_headers_of_any_shape_are_refused_cleanly(http, value):
+    for scheme in ("Basic ", "Bearer ", ""):
+        text = (scheme + value).strip() or "x"
+        if "\x00" in text:
+            continue  # not a legal header byte; no client can send it
+        header = text.encode("latin-1", errors="replace")  # raw bytes, as a broken client sends
+        token = http.post(
+            "/token", data={"grant_type": "client_credentials"}, headers={"Authorization": header}
+        )
+        assert 400 <= token.status_code < 500
+        admin = http.get("/admin/clients", headers={"Authorization": header})
+        assert admin.status_code == 401
+
+
+def test_random_bodies_never_cause_a_server_error(http):
+    rng = random.Random(7)
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for _ in range(60):
+        body = _random_text(rng).encode()
+        for path, content_type in (
+            ("/token", "application/x-www-form-urlencoded"),
+            ("/admin/clients", "application/json"),
+            ("/admin/users", "application/json"),
+        ):
+            response = http.post(
+                path, content=body, headers={**headers, "Content-Type": content_type}
+            )
+            assert 400 <= response.status_code < 500, (path, body, response.text)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"redirect_uris": "https://a.example.com"},
+        {"redirect_uris": [1, 2]},
+        {"grant_types": "client_credentials"},
+        {"jwks": "x"},
+        {"jwks": {"keys": [{"kty": "EC"}]}},
+        {"jwks": {"keys": [{"kty": "RSA", "n": "!!", "e": "AQAB"}]}},
+        {"client_name": {"a": 1}},
+        {"scope": 5},
+        {"backchannel_user_code_parameter": "sometimes"},
+        {
+            "grant_types": ["client_credentials"],
+            "jwks_uri": "https://169.254.169.254/latest/meta-data",
+        },
+        {
+            "grant_types": ["client_credentials"],
+            "jwks_uri": "https://user:pw@keys.example.com/jwks",
+        },
+    ],
+)
+def test_odd_client_metadata_is_a_clean_400(admin, body):
+    response = admin.post("/admin/clients", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
+
+
+def test_unknown_paths_and_methods_are_json_errors(http):
+    missing = http.get("/nope")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert http.delete("/jwks").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/clients/%00", "/admin/users/a%00b", "/admin/clients?x=%00"]
+)
+def test_nul_in_the_url_is_invalid_request(admin, path):
+    response = admin.get(path)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_nul_in_json_strings_is_invalid_request(admin):
+    response = admin.post("/admin/users", json={"username": "nul", "name": "a\u0000b"})
+    assert response.status_code == 400
+    response = admin.post(
+        "/admin/clients", json={"grant_types": ["client_credentials"], "client_name": "\u0000"}
+    )
+    assert response.status_code == 400

@@ -1,0 +1,138 @@
+"""The real command line: `backchannel serve` in its own process, operator commands beside it,
+and a log that never shows a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.logging import redact
+
+ADMIN = "process-admin-token-0123456789abcdefghijkl"
+BIN = Path(sys.executable).parent / "backchannel"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def process_env(fresh_database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env.update(
+        BACKCHANNEL_DATABASE_URL=fresh_database_url,
+        BACKCHANNEL_ADMIN_TOKEN=ADMIN,
+        BACKCHANNEL_LOG_FORMAT="json",
+    )
+    return env
+
+
+@pytest.fixture
+def served(process_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    env = {**process_env, "BACKCHANNEL_ISSUER": url}
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(BIN), "serve", "--port", str(port)], env=env, stderr=log, stdout=log
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(url + "/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+            yield url, log_path
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def _cli(env: dict[str, str], *args: str) -> dict:
+    result = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_cli_operates_on_the_running_servers_database_and_logs_hold_no_secrets(served, process_env):
+    url, log_path = served
+    discovery = httpx.get(url + "/.well-known/openid-configuration").json()
+    assert discovery["issuer"] == url
+    assert any(
+        k["kty"] == "OKP" and k["crv"] == "Ed25519" for k in httpx.get(url + "/jwks").json()["keys"]
+    )
+
+    user = _cli(process_env, "users", "create", "grace", "--email", "grace@example.com")
+    assert user["username"] == "grace"
+    client = _cli(
+        process_env, "clients", "create", "--name", "Till", "--grant-type", "client_credentials"
+    )
+    secret = client["client_secret"]
+
+    token = httpx.post(
+        url + "/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client["client_id"], secret),
+    )
+    assert token.status_code == 200, token.text
+    access_token = token.json()["access_token"]
+    # Credentials in places they do not belong still must not reach the log.
+    httpx.get(url + f"/healthz?client_secret={secret}&access_token={access_token}")
+    wrong = {"client_id": client["client_id"], "client_secret": secret + "x"}
+    httpx.post(url + "/token", data={"grant_type": "client_credentials", **wrong})
+    httpx.get(url + "/admin/users", headers={"Authorization": f"Bearer {ADMIN}"})
+
+    time.sleep(0.3)
+    log = log_path.read_text()
+    lines = [line for line in log.splitlines() if line.strip()]
+    assert lines and all(
+        json.loads(line)["level"] for line in lines
+    )  # structured, one object a line
+    assert "GET /healthz" in log  # the access log is there...
+    for secret_value in (secret, access_token, ADMIN):
+        assert secret_value not in log  # ...with the credentials masked
+
+
+def test_cli_help_lists_the_operator_commands(process_env):
+    result = subprocess.run(
+        [str(BIN), "--help"], env=process_env, capture_output=True, text=True, timeout=30
+    )
+    for command in ("serve", "db", "keys", "clients", "users"):
+        assert command in result.stdout
+
+
+def test_cli_reports_bad_input_as_an_error(process_env):
+    result = subprocess.run(
+        [str(BIN), "clients", "create", "--grant-type", "password"],
+        env=process_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert json.loads(result.stderr)["error"] == "invalid_client_metadata"
+
+
+def test_redaction_masks_credentials_in_every_shape():
+    jwt_like = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    text = redact(
+        f"code=abc123&state=ok Authorization: Bearer s3cr3t Basic dXNlcjpwYXNz {jwt_like} "
+        '{"client_secret": "hunter2", "refresh_token":"rt-1"}'
+    )
+    for secret in ("abc123", "s3cr3t", "dXNlcjpwYXNz", jwt_like, "hunter2", "rt-1"):
+        assert secret not in text
+    assert "state=ok" in text
