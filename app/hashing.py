@@ -25,3 +25,18 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     if not stored:
         return False
     return hmac.compare_digest(hash_secret(secret), stored)
+
+
+def hash_user_code(code: str) -> str:
+    """User codes are chosen by people and may be short, so they get a slow, salted hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(code.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt:{salt.hex()}:{digest.hex()}"
+
+
+def verify_user_code(code: str, stored: str | None) -> bool:
+    if not stored or not stored.startswith("scrypt:"):
+        return False
+    _, salt, digest = stored.split(":")
+    candidate = hashlib.scrypt(code.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
+    return hmac.compare_digest(candidate.hex(), digest)

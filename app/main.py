@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,10 +11,12 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.clients.endpoints import router as admin_clients
+from app.devices.admin_endpoints import router as admin_devices
+from app.devices.endpoints import router as devices
 from app.discovery.endpoints import router as discovery
 from app.health import router as health
 from app.http import errors
-from app.scheduler import build_scheduler
+from app.scheduler import build_scheduler, outbox_worker
 from app.services import Services
 from app.settings import Settings, get_settings
 from app.storage.migrations import upgrade
@@ -31,6 +34,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         services = await Services.start(settings)
         app.state.services = services
         scheduler = build_scheduler(services) if settings.scheduler_enabled else None
+        worker = asyncio.create_task(outbox_worker(services)) if scheduler else None
         if scheduler:
             scheduler.start()
         try:
@@ -38,6 +42,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         finally:
             if scheduler:
                 scheduler.shutdown(wait=False)
+            if worker:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await services.close()
 
     app = FastAPI(
@@ -49,6 +57,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=None,
     )
     errors.install(app)
-    for router in (discovery, token, admin_clients, admin_users, health):
+    for router in (discovery, token, devices, admin_clients, admin_users, admin_devices, health):
         app.include_router(router)
     return app

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app import replay
+from app.events import OUTBOX_TOPIC
 from app.services import Services
 
 log = logging.getLogger("backchannel.jobs")
@@ -35,6 +36,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     jobs: list[tuple[str, Callable[[], Awaitable[object]], float]] = [
         ("rotate_keys", services.keys.rotate_due, 3600),
         ("purge_used_jtis", lambda: replay.purge_expired(services.db), 600),
+        ("expire_requests", services.requests.expire_overdue, 1),
+        ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]
     for name, job, seconds in jobs:
         scheduler.add_job(
@@ -47,3 +50,12 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
             coalesce=True,
         )
     return scheduler
+
+
+async def outbox_worker(services: Services) -> None:
+    """Deliver new outbox messages the moment a commit announces them (no polling)."""
+    async with services.bus.subscribe([OUTBOX_TOPIC]) as nudges:
+        await _guarded("deliver_outbox", services.outbox.drain)()  # whatever a restart left
+        while True:
+            await nudges.get()
+            await _guarded("deliver_outbox", services.outbox.drain)()

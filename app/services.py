@@ -9,9 +9,16 @@ import httpx
 from app.clients.authentication import ClientAuthenticator
 from app.clients.jwks import ClientKeys
 from app.clients.service import ClientService
+from app.decoupled.qr import QrCodes
+from app.decoupled.service import RequestService
+from app.devices.service import DeviceService
+from app.events import InProcessBus
 from app.keys.encryption import SecretBox
 from app.keys.secrets import server_secret
 from app.keys.service import KeyStore
+from app.outbox.service import Outbox
+from app.push.effects import PhonePush
+from app.push.sender import FcmSender
 from app.settings import Settings
 from app.storage.db import Database
 from app.tokens.mint import TokenMinter
@@ -30,6 +37,12 @@ class Services:
     subjects: SubjectService
     authenticator: ClientAuthenticator
     minter: TokenMinter
+    bus: InProcessBus
+    outbox: Outbox
+    requests: RequestService
+    devices: DeviceService
+    qr: QrCodes
+    push: FcmSender | None
 
     @classmethod
     async def start(cls, settings: Settings, db: Database | None = None) -> Services:
@@ -49,6 +62,19 @@ class Services:
         )
         http = httpx.AsyncClient(headers={"User-Agent": "backchannel"}, follow_redirects=False)
         clients = ClientService(db, settings)
+        bus = InProcessBus()
+        outbox = Outbox(
+            db,
+            bus,
+            max_delay=settings.outbox_max_delay_seconds,
+            max_attempts=settings.outbox_max_attempts,
+        )
+        requests = RequestService(db, bus, outbox)
+        devices = DeviceService(db, settings)
+        push = None
+        if settings.fcm_credentials_file:
+            push = FcmSender(settings.fcm_credentials_file, settings.fcm_endpoint)
+            PhonePush(push, devices, requests).install(outbox)
         return cls(
             settings=settings,
             db=db,
@@ -59,8 +85,16 @@ class Services:
             subjects=SubjectService(pairwise),
             authenticator=ClientAuthenticator(db, settings, clients, ClientKeys(settings, http)),
             minter=TokenMinter(settings, keys),
+            bus=bus,
+            outbox=outbox,
+            requests=requests,
+            devices=devices,
+            qr=QrCodes(settings.issuer, settings.qr_rotation_seconds),
+            push=push,
         )
 
     async def close(self) -> None:
+        if self.push:
+            self.push.close()
         await self.http.aclose()
         await self.db.dispose()

@@ -108,6 +108,41 @@ class Settings(BaseSettings):
         description="Accept client notification endpoints and `jwks_uri`s on loopback or private "
         "addresses even when the issuer is not a loopback issuer (e.g. an internal network).",
     )
+    enrollment_code_lifetime: int = Field(
+        3600,
+        gt=0,
+        le=30 * 86400,
+        description="How long a device enrollment code stays usable, in seconds.",
+    )
+    qr_rotation_seconds: float = Field(
+        5,
+        ge=1,
+        le=60,
+        description="How often the QR code of an open request changes. The current and the "
+        "previous code are accepted, so a code is stale after at most twice this.",
+    )
+    fcm_credentials_file: str | None = Field(
+        None,
+        description="Path to a Firebase service-account JSON file. Unset: no push to phones; "
+        "devices learn of requests from their stream or by polling.",
+    )
+    fcm_endpoint: str | None = Field(
+        None,
+        description="Base URL that replaces https://fcm.googleapis.com (an emulator or a test "
+        "stand-in). Leave unset in production.",
+    )
+    outbox_interval_seconds: float = Field(
+        2,
+        gt=0,
+        description="How often the outbox job looks for retries that fell due. New messages are "
+        "delivered at once, without waiting for it.",
+    )
+    outbox_max_delay_seconds: float = Field(
+        300, gt=0, description="Cap of the exponential backoff between delivery attempts."
+    )
+    outbox_max_attempts: int = Field(
+        20, gt=0, description="Attempts after which a message is recorded as dead."
+    )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["json", "text"] = Field(
         "json", description="`json` (one object per line) or `text` for a terminal."

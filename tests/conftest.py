@@ -87,7 +87,15 @@ def live(database_url: str) -> Iterator[LiveServer]:
 
 
 # Rows tests create; signing keys and server secrets survive so the server needs no restart.
-_PER_TEST_TABLES = ("clients", "users", "used_jtis")
+_PER_TEST_TABLES = (
+    "clients",
+    "users",
+    "used_jtis",
+    "auth_requests",
+    "devices",
+    "enrollments",
+    "outbox",
+)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from app.errors import InvalidRequest, InvalidToken, OAuthError
 from app.services import Services
@@ -14,8 +15,8 @@ from app.services import Services
 MAX_JSON_BYTES = 256 * 1024
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def get_services(connection: HTTPConnection) -> Services:
+    services: Services = connection.app.state.services
     return services
 
 

@@ -3,10 +3,24 @@
 from sqlmodel import SQLModel
 
 from app.clients.models import Client
+from app.decoupled.models import AuthRequest
+from app.devices.models import Device, Enrollment
 from app.keys.models import ServerSecret, SigningKey
+from app.outbox.models import OutboxMessage
 from app.replay import UsedJti
 from app.users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Client", "ServerSecret", "SigningKey", "UsedJti", "User", "metadata"]
+__all__ = [
+    "AuthRequest",
+    "Client",
+    "Device",
+    "Enrollment",
+    "OutboxMessage",
+    "ServerSecret",
+    "SigningKey",
+    "UsedJti",
+    "User",
+    "metadata",
+]

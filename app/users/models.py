@@ -44,6 +44,7 @@ class User(SQLModel, table=True):
     phone_number: str | None = ColumnField(default=None, max_length=16, unique=True)
     phone_number_verified: bool = False
     active: bool = True
+    user_code_hash: str | None = ColumnField(default=None, max_length=200)
     claims: dict[str, Any] = ColumnField(
         default_factory=dict, sa_column=Column(json_column(), nullable=False)
     )
@@ -59,6 +60,7 @@ class User(SQLModel, table=True):
             "phone_number": self.phone_number,
             "phone_number_verified": self.phone_number_verified,
             "active": self.active,
+            "user_code_set": self.user_code_hash is not None,
             **self.claims,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
@@ -88,6 +90,9 @@ class UserFields(BaseModel):
     phone_number: str | None = None
     phone_number_verified: bool | None = None
     active: bool | None = None
+    user_code: str | None = Field(
+        None, min_length=4, max_length=64, description="CIBA user_code; write-only, stored hashed"
+    )
     name: str | None = Field(None, max_length=200)
     given_name: str | None = Field(None, max_length=100)
     family_name: str | None = Field(None, max_length=100)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
 from app.errors import Conflict, InvalidRequest, NotFound, describe
+from app.hashing import hash_user_code
 from app.storage.db import Database
 from app.storage.types import utcnow
 from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
@@ -101,6 +102,8 @@ def _apply(user: User, fields: UserFields) -> None:
             if value is None and name in FLAG_DEFAULTS:
                 value = FLAG_DEFAULTS[name]
             setattr(user, name, value)
+    if "user_code" in given:
+        user.user_code_hash = hash_user_code(given["user_code"]) if given["user_code"] else None
     claims = dict(user.claims)
     for name in (*PROFILE_CLAIMS, "address"):
         if name in given:

@@ -1,0 +1,62 @@
+"""The auth_requests table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, String
+from sqlmodel import Field, SQLModel
+
+from app.storage.types import UTCDateTime, json_column, utcnow
+
+
+class AuthRequest(SQLModel, table=True):
+    """One decoupled login, from the client's ask to the tokens (or the refusal)."""
+
+    __tablename__ = "auth_requests"
+
+    id: str = Field(
+        primary_key=True, max_length=64, description="what devices see; not the auth_req_id"
+    )
+    auth_req_id_hash: str = Field(max_length=128, unique=True)
+    client_id: str = Field(
+        sa_column=Column(
+            String(128),
+            ForeignKey("clients.client_id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    user_id: str | None = Field(
+        default=None,
+        sa_column=Column(
+            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    status: str = Field(max_length=16, index=True, description="a Status value")
+    mode: str = Field(
+        max_length=16, description="how the result leaves: poll, ping, push, headless"
+    )
+    scope: str = Field(max_length=1000)
+    acr_values: str | None = Field(default=None, max_length=500)
+    binding_message: str | None = Field(default=None, max_length=500)
+    user_code_required: bool = False
+    client_notification_token: str | None = Field(default=None, max_length=1024)
+    extra: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(json_column(), nullable=False)
+    )
+    interval: int = 5
+    qr_secret: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    device_id: str | None = Field(default=None, max_length=64)
+    decision_jwt: str | None = Field(
+        default=None, description="the signed decision, kept as evidence"
+    )
+    acr: str | None = Field(default=None, max_length=100)
+    amr: list[str] = Field(default_factory=list, sa_column=Column(json_column(), nullable=False))
+    last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,204 @@
+"""Creating authentication requests and moving them through the state machine.
+
+Flows (CIBA, headless, the QR login page) start requests here and learn of their results through
+events; devices decide through ``decide``. Side effects of a move (push to phones, ping and push
+deliveries to clients) are outbox messages written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.decoupled.models import AuthRequest
+from app.decoupled.states import Status, sources
+from app.events import EventBus, request_topic, user_topic
+from app.hashing import hash_secret, new_secret
+from app.outbox.models import OutboxMessage
+from app.outbox.service import Outbox
+from app.storage.db import Database
+from app.storage.types import utcnow
+
+# What a move adds to the outbox, given the transaction, the request after the move and its new
+# status (``pending`` for a new request). Features register builders: push to phones, ping and
+# push deliveries to clients.
+EffectBuilder = Callable[[AsyncSession, AuthRequest, Status], Awaitable[Sequence[OutboxMessage]]]
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What a flow asks for. ``user_id`` None means open: a device claims it by scanning its QR."""
+
+    client_id: str
+    mode: str
+    scope: str
+    expires_in: int
+    user_id: str | None = None
+    acr_values: str | None = None
+    binding_message: str | None = None
+    user_code_required: bool = False
+    client_notification_token: str | None = None
+    interval: int = 5
+    extra: dict[str, Any] | None = None
+
+
+class RequestService:
+    def __init__(self, db: Database, bus: EventBus, outbox: Outbox) -> None:
+        self.db = db
+        self.bus = bus
+        self.outbox = outbox
+        self.effects: list[EffectBuilder] = []
+
+    async def _effects(
+        self, session: AsyncSession, request: AuthRequest, status: Status
+    ) -> list[OutboxMessage]:
+        messages = [m for build in self.effects for m in await build(session, request, status)]
+        Outbox.add(session, messages)
+        return messages
+
+    async def create(self, new: NewRequest) -> tuple[AuthRequest, str]:
+        """Store a pending request; returns it with its ``auth_req_id`` (kept only as a hash)."""
+        auth_req_id = new_secret(32)
+        now = utcnow()
+        request = AuthRequest(
+            id=new_secret(16),
+            auth_req_id_hash=hash_secret(auth_req_id),
+            client_id=new.client_id,
+            user_id=new.user_id,
+            status=Status.PENDING,
+            mode=new.mode,
+            scope=new.scope,
+            acr_values=new.acr_values,
+            binding_message=new.binding_message,
+            user_code_required=new.user_code_required,
+            client_notification_token=new.client_notification_token,
+            interval=new.interval,
+            extra=new.extra or {},
+            qr_secret=None if new.user_id else secrets.token_hex(32),
+            created_at=now,
+            expires_at=now + timedelta(seconds=new.expires_in),
+        )
+        async with self.db.session() as session:
+            session.add(request)
+            effects = await self._effects(session, request, Status.PENDING)
+            await session.commit()
+        self._announce(request, "created")
+        if effects:
+            self.outbox.nudge()
+        return request, auth_req_id
+
+    async def get(self, request_id: str) -> AuthRequest | None:
+        async with self.db.session() as session:
+            return await session.get(AuthRequest, request_id)
+
+    async def by_auth_req_id(self, auth_req_id: str) -> AuthRequest | None:
+        async with self.db.session() as session:
+            query = select(AuthRequest).where(
+                AuthRequest.auth_req_id_hash == hash_secret(auth_req_id)
+            )
+            return (await session.exec(query)).first()
+
+    async def pending_for_user(
+        self, user_id: str, now: datetime | None = None
+    ) -> list[AuthRequest]:
+        async with self.db.session() as session:
+            query = (
+                select(AuthRequest)
+                .where(
+                    AuthRequest.user_id == user_id,
+                    AuthRequest.status == Status.PENDING,
+                    col(AuthRequest.expires_at) > (now or utcnow()),
+                )
+                .order_by(col(AuthRequest.created_at))
+            )
+            return list((await session.exec(query)).all())
+
+    async def transition(
+        self,
+        request_id: str,
+        target: Status,
+        values: dict[str, Any] | None = None,
+        *,
+        only_if: Any = None,
+        now: datetime | None = None,
+    ) -> AuthRequest | None:
+        """Move the request to ``target`` if it is in a state that allows it (and ``only_if``, an
+        extra SQL condition, holds). One conditional write: of racing callers one wins; the rest
+        get None. The outbox effects of the move commit with it."""
+        now = now or utcnow()
+        conditions = [
+            col(AuthRequest.id) == request_id,
+            col(AuthRequest.status).in_(sources(target)),
+        ]
+        if target in (Status.APPROVED, Status.DENIED, Status.CONSUMED):
+            conditions.append(col(AuthRequest.expires_at) > now)  # too late is too late
+        if only_if is not None:
+            conditions.append(only_if)
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(AuthRequest).where(*conditions).values(status=target, **(values or {}))
+            )
+            if result.rowcount != 1:
+                await session.rollback()
+                return None
+            request = await session.get(AuthRequest, request_id, populate_existing=True)
+            assert request is not None
+            effects = await self._effects(session, request, target)
+            await session.commit()
+        self._announce(request, target.value)
+        if effects:
+            self.outbox.nudge()
+        return request
+
+    async def claim(
+        self, request_id: str, user_id: str, now: datetime | None = None
+    ) -> AuthRequest | None:
+        """Give an open request to the user whose device scanned its QR. First scan wins."""
+        now = now or utcnow()
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(AuthRequest)
+                .where(
+                    col(AuthRequest.id) == request_id,
+                    col(AuthRequest.user_id).is_(None),
+                    col(AuthRequest.status) == Status.PENDING,
+                    col(AuthRequest.expires_at) > now,
+                )
+                .values(user_id=user_id, claimed_at=now)
+            )
+            await session.commit()
+        if result.rowcount != 1:
+            return None
+        request = await self.get(request_id)
+        if request is not None:
+            self._announce(request, "scanned")
+        return request
+
+    async def expire_overdue(self, now: datetime | None = None) -> int:
+        """The scheduled job: requests past ``expires_at`` become expired, one conditional write
+        each, so their effects (the push-mode error delivery) fire exactly once."""
+        now = now or utcnow()
+        async with self.db.session() as session:
+            query = select(AuthRequest.id).where(
+                col(AuthRequest.status).in_(sources(Status.EXPIRED)),
+                col(AuthRequest.expires_at) <= now,
+            )
+            overdue = list((await session.exec(query)).all())
+        expired = 0
+        for request_id in overdue:
+            if await self.transition(request_id, Status.EXPIRED, now=now) is not None:
+                expired += 1
+        return expired
+
+    def _announce(self, request: AuthRequest, what: str) -> None:
+        event = {"event": what, "request_id": request.id, "status": request.status}
+        self.bus.publish(request_topic(request.id), event)
+        if request.user_id:
+            self.bus.publish(user_topic(request.user_id), event)

@@ -1,0 +1,1 @@
+"""The user's phone: enrollment, device assertions, pending requests, decisions, the stream."""

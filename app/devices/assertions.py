@@ -1,0 +1,65 @@
+"""Device-signed JWTs: the bearer assertion on every device call, and signed decisions.
+
+A device assertion (API.md): header ``kid`` = device_id, claims ``iss`` = device_id,
+``aud`` = issuer, ``iat``, ``exp`` at most 5 minutes after ``iat``, ``jti`` accepted once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from app.devices.models import Device
+from app.errors import InvalidToken, OAuthError
+from app.replay import use_once
+from app.settings import Settings
+from app.storage.db import Database
+
+DEVICE_ALGS = ("ES256", "EdDSA")
+MAX_LIFETIME = 300
+
+
+def unverified_kid(token: str) -> str:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        raise InvalidToken("the device assertion is not a JWT") from None
+    if not isinstance(kid, str) or not kid:
+        raise InvalidToken("the device assertion needs a kid header naming the device")
+    return kid
+
+
+async def verify_device_jwt(
+    db: Database,
+    settings: Settings,
+    device: Device,
+    token: str,
+    *,
+    required: tuple[str, ...] = (),
+    error: type[OAuthError] = InvalidToken,
+) -> dict[str, Any]:
+    """Verify a JWT signed by ``device``'s key and consume its ``jti``; raise ``error`` if not."""
+    try:
+        key = jwt.PyJWK(device.public_jwk, algorithm=device.alg).key
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[device.alg],
+            audience=settings.issuer,
+            issuer=device.id,
+            leeway=settings.clock_skew_seconds,
+            options={"require": ["iss", "aud", "iat", "exp", "jti", *required]},
+        )
+    except jwt.PyJWTError as exc:
+        raise error(f"the device JWT is invalid: {exc}") from None
+    if float(claims["exp"]) - float(claims["iat"]) > MAX_LIFETIME:
+        raise error("a device JWT may live at most 5 minutes")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= 255:
+        raise error("jti must be a string of 1 to 255 characters")
+    expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
+    if not await use_once(db, f"device:{device.id}", jti, expires):
+        raise error("this device JWT has been used before")
+    return claims

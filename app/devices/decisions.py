@@ -1,0 +1,80 @@
+"""A device's answer to a request: a JWT signed by the device key, kept as evidence.
+
+Decision JWT claims: ``iss`` = device_id, ``aud`` = issuer, ``iat``, ``exp``, ``jti``,
+``request_id``, ``decision`` (``approve`` | ``deny``) and ``user_code`` where the client asked
+for one. The first valid decision wins (one conditional write); later ones see the request closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col
+
+from app.decoupled.models import AuthRequest
+from app.decoupled.service import RequestService
+from app.decoupled.states import Status
+from app.devices.assertions import verify_device_jwt
+from app.devices.models import Device
+from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
+from app.hashing import verify_user_code
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.types import utcnow
+from app.users.service import UserService
+
+AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
+
+
+async def decide(
+    db: Database,
+    settings: Settings,
+    requests: RequestService,
+    users: UserService,
+    device: Device,
+    request_id: str,
+    body: Any,
+) -> AuthRequest:
+    if not isinstance(body, dict) or not isinstance(body.get("decision_jwt"), str):
+        raise InvalidRequest('the body must be {"decision_jwt": "…"}')
+    decision_jwt = body["decision_jwt"]
+    request = await requests.get(request_id)
+    if request is None or request.user_id != device.user_id:
+        raise NotFound("no such request for this device")  # never say whose it is
+    claims = await verify_device_jwt(
+        db,
+        settings,
+        device,
+        decision_jwt,
+        required=("request_id", "decision"),
+        error=InvalidRequest,
+    )
+    if claims["request_id"] != request_id:
+        raise InvalidRequest("the decision is for another request")
+    decision = claims["decision"]
+    if decision not in ("approve", "deny"):
+        raise InvalidRequest("decision must be approve or deny")
+    user = await users.get(device.user_id)
+    if user is None or not user.active:
+        raise AccessDenied("this user cannot approve requests")
+    if decision == "approve" and request.user_code_required:
+        code = claims.get("user_code")
+        if not isinstance(code, str) or not verify_user_code(code, user.user_code_hash):
+            raise InvalidRequest("the user_code is missing or wrong")
+    now = utcnow()
+    target = Status.APPROVED if decision == "approve" else Status.DENIED
+    values: dict[str, Any] = {
+        "decided_at": now,
+        "device_id": device.id,
+        "decision_jwt": decision_jwt,
+    }
+    if target == Status.APPROVED:
+        values["amr"] = AMR
+    moved = await requests.transition(
+        request_id, target, values, only_if=col(AuthRequest.user_id) == device.user_id, now=now
+    )
+    if moved is None:
+        current = await requests.get(request_id)
+        state = current.status if current else "gone"
+        raise Conflict(f"the request is no longer pending ({state})")
+    return moved

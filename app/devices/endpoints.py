@@ -1,0 +1,154 @@
+"""The authenticator (phone) API: enroll, list pending requests, decide, scan, stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from app.decoupled.states import Status
+from app.devices.decisions import decide
+from app.devices.models import Device
+from app.devices.views import request_view
+from app.errors import InvalidRequest, NotFound, OAuthError
+from app.events import user_topic
+from app.http.deps import JsonBody, ServicesDep
+from app.services import Services
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+FIRST_FRAME_TIMEOUT = 10.0
+
+
+def _bearer(value: str | None) -> str | None:
+    scheme, _, token = (value or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def current_device(request: Request, services: ServicesDep) -> Device:
+    device = await services.devices.authenticate(_bearer(request.headers.get("authorization")))
+    await services.devices.touch(device)
+    return device
+
+
+DeviceDep = Annotated[Device, Depends(current_device)]
+
+
+@router.post("", status_code=201)
+async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
+    return (await services.devices.enroll(body)).view()
+
+
+@router.get("/me/requests")
+async def pending_requests(device: DeviceDep, services: ServicesDep) -> list[dict[str, Any]]:
+    pending = await services.requests.pending_for_user(device.user_id)
+    return [await request_view(services, r) for r in pending]
+
+
+@router.post("/me/requests/{request_id}/decision")
+async def decision(
+    request_id: str, body: JsonBody, device: DeviceDep, services: ServicesDep
+) -> dict[str, Any]:
+    s = services
+    decided = await decide(s.db, s.settings, s.requests, s.users, device, request_id, body)
+    return {"id": decided.id, "status": decided.status}
+
+
+@router.post("/me/scan")
+async def scan(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
+    """A device scanned an open request's QR code: the request becomes its user's."""
+    uri = body.get("qr_uri") if isinstance(body, dict) else None
+    if not isinstance(uri, str):
+        raise InvalidRequest('the body must be {"qr_uri": "…"}')
+    request_id = services.qr.request_id(uri)
+    request = await services.requests.get(request_id) if request_id else None
+    if request is None or request.qr_secret is None:
+        raise NotFound("this code does not name a request")
+    if not services.qr.is_fresh(request, uri):
+        raise InvalidRequest("this code is stale; scan the code on the screen again")
+    claimed = await services.requests.claim(request.id, device.user_id)
+    if claimed is None:
+        raise InvalidRequest("this request is no longer open")
+    return await request_view(services, claimed)
+
+
+@router.patch("/me")
+async def update_device(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
+    return (await services.devices.update(device.id, body)).view()
+
+
+@router.delete("/me", status_code=204)
+async def delete_device(device: DeviceDep, services: ServicesDep) -> Response:
+    await services.devices.delete(device.id)
+    return Response(status_code=204)
+
+
+@router.websocket("/me/stream")
+async def stream(websocket: WebSocket, services: ServicesDep) -> None:
+    """New requests for the device's user in real time, and requests closed elsewhere.
+
+    Frames sent: ``{"type": "requests", "requests": [...]}`` once, then ``{"type": "request",
+    "request": {...}}`` for each new one and ``{"type": "closed", "id", "status"}``.
+    """
+    await websocket.accept()
+    try:
+        device = await _stream_device(websocket, services)
+    except (OAuthError, ValueError, TimeoutError, WebSocketDisconnect) as exc:
+        body = exc.body() if isinstance(exc, OAuthError) else {"error": "invalid_token"}
+        with contextlib.suppress(Exception):
+            await websocket.send_json({"type": "error", **body})
+            await websocket.close(code=1008)
+        return
+    async with services.bus.subscribe([user_topic(device.user_id)]) as events:
+        pending = await services.requests.pending_for_user(device.user_id)
+        await websocket.send_json(
+            {"type": "requests", "requests": [await request_view(services, r) for r in pending]}
+        )
+        closed = asyncio.ensure_future(_until_closed(websocket))
+        try:
+            while not closed.done():
+                next_event = asyncio.ensure_future(events.get())
+                await asyncio.wait({next_event, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if not next_event.done():
+                    next_event.cancel()
+                    break
+                event = next_event.result()
+                if event is not None:
+                    await _forward(websocket, services, device, event)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            closed.cancel()
+
+
+async def _stream_device(websocket: WebSocket, services: Services) -> Device:
+    assertion = websocket.query_params.get("assertion")
+    if not assertion:
+        first = await asyncio.wait_for(websocket.receive_json(), FIRST_FRAME_TIMEOUT)
+        assertion = first.get("assertion") if isinstance(first, dict) else None
+    return await services.devices.authenticate(assertion)
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read (and ignore) what the device sends, until it goes away."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _forward(
+    websocket: WebSocket, services: Services, device: Device, event: dict[str, Any]
+) -> None:
+    request = await services.requests.get(event["request_id"])
+    if request is None or request.user_id != device.user_id:
+        return
+    if request.status == Status.PENDING:
+        await websocket.send_json(
+            {"type": "request", "request": await request_view(services, request)}
+        )
+    else:
+        await websocket.send_json({"type": "closed", "id": request.id, "status": request.status})

@@ -1,0 +1,60 @@
+"""Tables for enrolled devices and enrollment codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, String
+from sqlmodel import Field, SQLModel
+
+from app.storage.types import UTCDateTime, json_column, utcnow
+
+
+class Device(SQLModel, table=True):
+    """A phone (or the web authenticator) holding its own key; we keep only the public half."""
+
+    __tablename__ = "devices"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(
+        sa_column=Column(
+            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    public_jwk: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
+    alg: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=100)
+    platform: str | None = Field(default=None, max_length=20)
+    push_token: str | None = Field(default=None, max_length=4096)
+    push_token_dead: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "device_id": self.id,
+            "user_id": self.user_id,
+            "name": self.name,
+            "platform": self.platform,
+            "alg": self.alg,
+            "push": "dead" if self.push_token_dead else ("on" if self.push_token else "off"),
+            "created_at": self.created_at.isoformat(),
+            "last_seen_at": self.last_seen_at.isoformat() if self.last_seen_at else None,
+        }
+
+
+class Enrollment(SQLModel, table=True):
+    """A single-use code that lets one new device join a user."""
+
+    __tablename__ = "enrollments"
+
+    code_hash: str = Field(primary_key=True, max_length=128)
+    user_id: str = Field(
+        sa_column=Column(
+            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,180 @@
+"""Enrollment and device management. All SQL for devices and enrollment codes lives here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from jwt import PyJWK, PyJWTError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from app.devices.assertions import unverified_kid, verify_device_jwt
+from app.devices.models import Device, Enrollment
+from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, describe
+from app.hashing import hash_secret, new_secret
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.types import utcnow
+
+
+class DeviceEnrollment(BaseModel):
+    """POST /devices."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    enrollment_code: str = Field(min_length=1, max_length=200)
+    public_jwk: dict[str, Any]
+    push_token: str | None = Field(None, min_length=1, max_length=4096)
+    platform: Literal["android", "ios", "web"] | None = None
+    name: str | None = Field(None, max_length=100)
+
+
+class DeviceChanges(BaseModel):
+    """PATCH /devices/me."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    push_token: str | None = Field(None, min_length=1, max_length=4096)
+    name: str | None = Field(None, max_length=100)
+
+
+def parse(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(describe(exc)) from None
+
+
+def device_key_alg(jwk: dict[str, Any]) -> str:
+    """ES256 (P-256) or EdDSA (Ed25519) public keys only; the private half stays on the phone."""
+    if any(member in jwk for member in ("d", "p", "q", "k")):
+        raise InvalidRequest("public_jwk must not contain private key material")
+    kty, crv = jwk.get("kty"), jwk.get("crv")
+    alg = {("EC", "P-256"): "ES256", ("OKP", "Ed25519"): "EdDSA"}.get((kty, crv))  # type: ignore[arg-type]
+    if alg is None:
+        raise InvalidRequest("public_jwk must be an EC P-256 (ES256) or OKP Ed25519 (EdDSA) key")
+    try:
+        PyJWK(jwk, algorithm=alg)
+    except (PyJWTError, ValueError, TypeError, KeyError):
+        raise InvalidRequest("public_jwk is not a usable key") from None
+    return alg
+
+
+class DeviceService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def new_enrollment(self, user_id: str) -> dict[str, Any]:
+        """A single-use enrollment code for the user; shown once, stored hashed."""
+        code = new_secret(24)
+        expires_at = utcnow() + timedelta(seconds=self.settings.enrollment_code_lifetime)
+        async with self.db.session() as session:
+            session.add(
+                Enrollment(code_hash=hash_secret(code), user_id=user_id, expires_at=expires_at)
+            )
+            await session.commit()
+        return {
+            "enrollment_code": code,
+            # A fragment never reaches a server log; the authenticator page reads it in the browser.
+            "enrollment_uri": f"{self.settings.issuer}/authenticator#enrollment_code={code}",
+            "expires_at": expires_at.isoformat(),
+        }
+
+    async def enroll(self, data: Any) -> Device:
+        """Consume the code (one conditional write: first use wins) and register the device."""
+        body: DeviceEnrollment = parse(DeviceEnrollment, data)
+        alg = device_key_alg(body.public_jwk)
+        now = utcnow()
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(Enrollment)
+                .where(
+                    col(Enrollment.code_hash) == hash_secret(body.enrollment_code),
+                    col(Enrollment.used_at).is_(None),
+                    col(Enrollment.expires_at) > now,
+                )
+                .values(used_at=now)
+            )
+            if result.rowcount != 1:
+                await session.rollback()
+                raise InvalidGrant("the enrollment code is unknown, used or expired")
+            enrollment = await session.get(Enrollment, hash_secret(body.enrollment_code))
+            assert enrollment is not None
+            public: dict[str, Any] = {
+                k: body.public_jwk[k] for k in ("kty", "crv", "x", "y") if k in body.public_jwk
+            }
+            device = Device(
+                id=new_secret(16),
+                user_id=enrollment.user_id,
+                public_jwk=public,
+                alg=alg,
+                name=body.name,
+                platform=body.platform,
+                push_token=body.push_token,
+            )
+            session.add(device)
+            await session.commit()
+        return device
+
+    async def authenticate(self, assertion: str | None) -> Device:
+        """The device whose key signed this bearer assertion (and whose user is active)."""
+        if not assertion:
+            raise InvalidToken()
+        device = await self.get(unverified_kid(assertion))
+        if device is None:
+            raise InvalidToken("unknown device")
+        await verify_device_jwt(self.db, self.settings, device, assertion)
+        return device
+
+    async def get(self, device_id: str) -> Device | None:
+        async with self.db.session() as session:
+            return await session.get(Device, device_id)
+
+    async def for_user(self, user_id: str) -> list[Device]:
+        async with self.db.session() as session:
+            query = select(Device).where(Device.user_id == user_id).order_by(col(Device.created_at))
+            return list((await session.exec(query)).all())
+
+    async def update(self, device_id: str, data: Any) -> Device:
+        changes: DeviceChanges = parse(DeviceChanges, data)
+        async with self.db.session() as session:
+            device = await session.get(Device, device_id)
+            if device is None:
+                raise NotFound("no such device")
+            if "push_token" in changes.model_fields_set:
+                device.push_token, device.push_token_dead = changes.push_token, False
+            if "name" in changes.model_fields_set:
+                device.name = changes.name
+            session.add(device)
+            await session.commit()
+            return device
+
+    async def delete(self, device_id: str) -> None:
+        async with self.db.session() as session:
+            device = await session.get(Device, device_id)
+            if device is None:
+                raise NotFound("no such device")
+            await session.delete(device)
+            await session.commit()
+
+    async def mark_push_token_dead(self, device_id: str, token: str) -> None:
+        """FCM said the token is gone; stop using it until the app registers a new one."""
+        async with self.db.session() as session:
+            await session.exec(
+                update(Device)
+                .where(col(Device.id) == device_id, col(Device.push_token) == token)
+                .values(push_token_dead=True)
+            )
+            await session.commit()
+
+    async def touch(self, device: Device, now: datetime | None = None) -> None:
+        async with self.db.session() as session:
+            await session.exec(
+                update(Device)
+                .where(col(Device.id) == device.id)
+                .values(last_seen_at=now or utcnow())
+            )
+            await session.commit()

@@ -1,0 +1,22 @@
+"""What a device is shown of a request: who asks, what for, until when. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.decoupled.models import AuthRequest
+from app.services import Services
+
+
+async def request_view(services: Services, request: AuthRequest) -> dict[str, Any]:
+    client = await services.clients.get(request.client_id)
+    return {
+        "id": request.id,
+        "client_name": (client.meta.client_name if client else None) or request.client_id,
+        "binding_message": request.binding_message,
+        "scope": request.scope,
+        "acr_values": request.acr_values,
+        "user_code_required": request.user_code_required,
+        "created_at": request.created_at.isoformat(),
+        "expires_at": request.expires_at.isoformat(),
+    }

@@ -1,0 +1,1 @@
+"""The durable outbox: side effects that leave the server after a commit, delivered with retries."""

@@ -1,0 +1,1 @@
+"""Push to phones through Firebase Cloud Messaging (firebase-admin), delivered via the outbox."""

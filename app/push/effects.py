@@ -1,0 +1,69 @@
+"""New requests become one outbox message per device with a live push token."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.decoupled.models import AuthRequest
+from app.decoupled.service import RequestService
+from app.decoupled.states import Status
+from app.devices.models import Device
+from app.devices.service import DeviceService
+from app.outbox.models import OutboxMessage
+from app.outbox.service import GiveUp, Outbox, Retry, new_message
+from app.push.sender import DeadToken, PushSender, TransientPushError
+from app.storage.types import utcnow
+
+KIND = "fcm"
+
+
+class PhonePush:
+    def __init__(
+        self, sender: PushSender, devices: DeviceService, requests: RequestService
+    ) -> None:
+        self.sender = sender
+        self.devices = devices
+        self.requests = requests
+
+    def install(self, outbox: Outbox) -> None:
+        self.requests.effects.append(self.effects)
+        outbox.register(KIND, self.deliver)
+
+    async def effects(
+        self, session: AsyncSession, request: AuthRequest, status: Status
+    ) -> Sequence[OutboxMessage]:
+        if status != Status.PENDING or request.user_id is None:
+            return []
+        query = select(Device.id).where(
+            Device.user_id == request.user_id,
+            col(Device.push_token).is_not(None),
+            col(Device.push_token_dead).is_(False),
+        )
+        device_ids = (await session.exec(query)).all()
+        payload = {"request_id": request.id}
+        return [
+            new_message(KIND, {**payload, "device_id": d}, give_up_at=request.expires_at)
+            for d in device_ids
+        ]
+
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        device = await self.devices.get(payload["device_id"])
+        request = await self.requests.get(payload["request_id"])
+        if device is None or not device.push_token or device.push_token_dead:
+            return  # the device left, or its token died since: nothing to send
+        if request is None or request.status != Status.PENDING:
+            return  # already answered elsewhere, expired or cancelled
+        ttl = int((request.expires_at - utcnow()).total_seconds())
+        if ttl <= 0:
+            return
+        try:
+            await self.sender.send(device.push_token, request.id, ttl)
+        except DeadToken as exc:
+            await self.devices.mark_push_token_dead(device.id, device.push_token)
+            raise GiveUp(f"push token dead: {exc}") from None
+        except TransientPushError as exc:
+            raise Retry(str(exc)) from None
