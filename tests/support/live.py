@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
 from app.main import create_app
+from app.services import Services
 from app.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -21,6 +26,17 @@ class LiveServer:
     url: str
     settings: Settings
     app: FastAPI
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    def call(self, make: Callable[[Services], Coroutine[Any, Any, T]], timeout: float = 10) -> T:
+        """Run a coroutine on the server's own event loop, as code inside the server would
+        (its events reach the server's subscribers)."""
+        return asyncio.run_coroutine_threadsafe(make(self.services), self.loop).result(timeout)
 
     @classmethod
     @contextmanager
@@ -41,7 +57,7 @@ class LiveServer:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
         try:
-            yield cls(url=url, settings=settings, app=app)
+            yield cls(url=url, settings=settings, app=app, loop=server.servers[0].get_loop())
         finally:
             server.should_exit = True
             thread.join(timeout=10)
