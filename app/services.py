@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
@@ -95,6 +96,7 @@ class Services:
 
     async def close(self) -> None:
         if self.push:
-            self.push.close()
+            # firebase-admin closes its async client with asyncio.run(): not from inside a loop.
+            await asyncio.to_thread(self.push.close)
         await self.http.aclose()
         await self.db.dispose()

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Protocol
 
 import firebase_admin
+import requests.adapters
 from firebase_admin import credentials, exceptions, messaging
 
 ALERT_TITLE = "Sign-in request"
@@ -37,6 +38,8 @@ class PushSender(Protocol):
 def build_message(push_token: str, request_id: str, ttl_seconds: int) -> messaging.Message:
     ttl = timedelta(seconds=max(ttl_seconds, 1))
     return messaging.Message(
+        # ``token`` (an FCM registration token) is what every shipped app sends; firebase-admin 7
+        # prefers Firebase installation ids and warns, but the v1 API takes both.
         token=push_token,
         data={"type": "auth_request", "request_id": request_id},
         notification=messaging.Notification(title=ALERT_TITLE, body=ALERT_BODY),
@@ -63,8 +66,13 @@ class FcmSender:
     def __init__(self, credentials_file: str, endpoint: str | None = None) -> None:
         cred = credentials.Certificate(credentials_file)
         self.app = firebase_admin.initialize_app(cred, name=f"backchannel-{uuid.uuid4().hex}")
+        service = messaging._get_messaging_service(self.app)
+        # One retry policy, the outbox's: durable across restarts and visible in its rows. The
+        # library's own in-process retries would hold a worker for seconds on every 503.
+        no_retries = requests.adapters.HTTPAdapter(max_retries=0)
+        for prefix in ("http://", "https://", "https://fcm.googleapis.com"):
+            service._client.session.mount(prefix, no_retries)
         if endpoint:
-            service = messaging._get_messaging_service(self.app)
             service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{cred.project_id}/messages:send"
 
     async def send(self, push_token: str, request_id: str, ttl_seconds: int) -> None:
