@@ -350,6 +350,22 @@ def users_update(
     _print(_run(work))
 
 
+@users_cli.command("enroll")
+def users_enroll(user: Annotated[str, typer.Argument(help="id, username, email or phone")]) -> None:
+    """Make a single-use enrollment code for a new device; prints it as a QR for the phone."""
+    import segno
+
+    from app.devices.service import DeviceService
+
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        found = await _user_by_ref(db, user)
+        return await DeviceService(db, settings).new_enrollment(found.id)
+
+    enrollment = _run(work)
+    segno.make(enrollment["enrollment_uri"], error="m").terminal(compact=True)
+    _print(enrollment)
+
+
 @users_cli.command("delete")
 def users_delete(user: Annotated[str, typer.Argument(help="id, username, email or phone")]) -> None:
     """Delete a user."""

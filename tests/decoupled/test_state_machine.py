@@ -39,14 +39,12 @@ def test_two_devices_deciding_at_once_have_one_winner(admin, server):
         barrier = threading.Barrier(2)
         results: list[int] = []
 
-        def answer(body, headers):
+        path = f"/devices/me/requests/{request.id}/decision"
+
+        def answer(body, headers, path=path, barrier=barrier, results=results):
             with httpx.Client(base_url=server.url, timeout=10) as http:
                 barrier.wait()
-                results.append(
-                    http.post(
-                        f"/devices/me/requests/{request.id}/decision", json=body, headers=headers
-                    ).status_code
-                )
+                results.append(http.post(path, json=body, headers=headers).status_code)
 
         threads = [threading.Thread(target=answer, args=(b, h)) for _, b, h in bodies]
         for t in threads:

@@ -261,3 +261,25 @@ def test_stream_refuses_a_bad_assertion_with_a_reason(server):
     with connect(_ws_url(server, "/devices/me/stream?assertion=nope")) as stream:
         frame = json.loads(stream.recv(timeout=5))
         assert frame["type"] == "error" and frame["error"] == "invalid_token"
+
+
+def test_cli_enroll_prints_a_qr_and_a_usable_code(admin, http, server, alice, database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.settings import get_settings
+
+    monkeypatch.setenv("BACKCHANNEL_DATABASE_URL", database_url)
+    monkeypatch.setenv("BACKCHANNEL_ISSUER", server.url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["users", "enroll", "alice"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    qr, _, printed = result.output.partition("{")
+    assert "▀" in qr or "█" in qr  # the QR, drawn with block characters
+    enrollment = json.loads("{" + printed)
+    assert enrollment["enrollment_uri"].startswith(server.url + "/authenticator#enrollment_code=")
+    SimulatedDevice(server.url).enroll(http, enrollment["enrollment_code"])
+    assert len(admin.get(f"/admin/users/{alice['id']}/devices").json()) == 1

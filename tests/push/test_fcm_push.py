@@ -16,7 +16,7 @@ from app.services import Services
 from app.storage.migrations import upgrade
 from tests.conftest import ADMIN_TOKEN, _new_database, make_settings
 from tests.support.device import enroll_new_device
-from tests.support.fcm import ACCESS_TOKEN, PROJECT, UNAVAILABLE, UNREGISTERED, FcmStandIn
+from tests.support.fcm import ACCESS_TOKEN, UNAVAILABLE, UNREGISTERED, FcmStandIn
 from tests.support.live import LiveServer
 from tests.support.requests import ciba_client, start_request
 
