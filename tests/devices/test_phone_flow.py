@@ -263,7 +263,9 @@ def test_stream_refuses_a_bad_assertion_with_a_reason(server):
         assert frame["type"] == "error" and frame["error"] == "invalid_token"
 
 
-def test_cli_enroll_prints_a_qr_and_a_usable_code(admin, http, server, alice, database_url, monkeypatch):
+def test_cli_enroll_prints_a_qr_and_a_usable_code(
+    admin, http, server, alice, database_url, monkeypatch
+):
     from typer.testing import CliRunner
 
     from app.cli import cli

@@ -8,12 +8,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.http_server import JsonHandler, serve
 
 PROJECT = "backchannel-test"
 ACCESS_TOKEN = "stand-in-access-token"
@@ -71,19 +72,19 @@ class FcmStandIn:
     def start(cls) -> Iterator[FcmStandIn]:
         stand_in = cls()
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                body = self.read_body()
                 if self.path == "/token":
                     with stand_in.lock:
                         stand_in.token_requests += 1
-                    self._reply(
+                    self.reply(
                         200,
                         {"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"},
                     )
                     return
                 if self.path != f"/v1/projects/{PROJECT}/messages:send":
-                    self._reply(
+                    self.reply(
                         404, {"error": {"code": 404, "status": "NOT_FOUND", "message": self.path}}
                     )
                     return
@@ -93,27 +94,10 @@ class FcmStandIn:
                     status, payload = (
                         stand_in.responses.pop(0) if stand_in.responses else (200, None)
                     )
-                self._reply(
+                self.reply(
                     status, payload or {"name": f"projects/{PROJECT}/messages/{len(stand_in.sent)}"}
                 )
 
-            def _reply(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serve(Handler) as url:
+            stand_in.url = url
             yield stand_in
-        finally:
-            server.shutdown()
-            server.server_close()

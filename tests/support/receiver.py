@@ -5,13 +5,12 @@ It records every request and answers from a queue of scripted responses (or a de
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.http_server import JsonHandler, serve
 
 
 @dataclass
@@ -37,37 +36,15 @@ class Receiver:
     def start(cls) -> Iterator[Receiver]:
         receiver = cls(url="")
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def _handle(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                receiver.requests.append(
-                    Recorded(
-                        self.command,
-                        self.path,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        body,
-                    )
-                )
-                status, payload = receiver.next_response()
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                body = self.read_body()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.requests.append(Recorded(self.command, self.path, headers, body))
+                self.reply(*receiver.next_response())
 
             do_GET = do_POST = _handle
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serve(Handler) as url:
+            receiver.url = url
             yield receiver
-        finally:
-            server.shutdown()
-            server.server_close()
