@@ -12,7 +12,7 @@ from app.clients.models import Client
 from app.errors import Conflict, InvalidClientMetadata, NotFound
 from app.hashing import hash_secret, new_secret
 from app.settings import Settings
-from app.storage.db import Database
+from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
 
 
@@ -79,12 +79,8 @@ class ClientService:
             return _with_secret(client, secret)
 
     async def delete(self, client_id: str) -> None:
-        async with self.db.session() as session:
-            client = await session.get(Client, client_id)
-            if client is None:
-                raise NotFound("no such client")
-            await session.delete(client)
-            await session.commit()
+        if not await delete_by_key(self.db, Client, client_id):
+            raise NotFound("no such client")
 
 
 def _stored(meta: ClientMetadata) -> dict[str, Any]:

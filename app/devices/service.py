@@ -15,7 +15,7 @@ from app.devices.models import Device, Enrollment
 from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, describe
 from app.hashing import hash_secret, new_secret
 from app.settings import Settings
-from app.storage.db import Database
+from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
 
 
@@ -153,12 +153,8 @@ class DeviceService:
             return device
 
     async def delete(self, device_id: str) -> None:
-        async with self.db.session() as session:
-            device = await session.get(Device, device_id)
-            if device is None:
-                raise NotFound("no such device")
-            await session.delete(device)
-            await session.commit()
+        if not await delete_by_key(self.db, Device, device_id):
+            raise NotFound("no such device")
 
     async def mark_push_token_dead(self, device_id: str, token: str) -> None:
         """FCM said the token is gone; stop using it until the app registers a new one."""

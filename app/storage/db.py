@@ -49,6 +49,18 @@ async def advisory_lock(session: AsyncSession, lock_id: int) -> None:
         )
 
 
+async def delete_by_key(db: Database, model: type[Any], key: str) -> bool:
+    """Delete one row by primary key; False when there was none. Rows that reference it go with
+    it (the foreign keys cascade)."""
+    async with db.session() as session:
+        row = await session.get(model, key)
+        if row is None:
+            return False
+        await session.delete(row)
+        await session.commit()
+        return True
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers proceed while one writer commits; the busy timeout makes a second writer
     # wait for the lock instead of failing at once.

@@ -12,7 +12,7 @@ from sqlmodel import col, or_, select
 
 from app.errors import Conflict, InvalidRequest, NotFound, describe
 from app.hashing import hash_user_code
-from app.storage.db import Database
+from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
 from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
 
@@ -66,12 +66,8 @@ class UserService:
             return list((await session.exec(select(User).order_by(col(User.created_at)))).all())
 
     async def delete(self, user_id: str) -> None:
-        async with self.db.session() as session:
-            user = await session.get(User, user_id)
-            if user is None:
-                raise NotFound("no such user")
-            await session.delete(user)
-            await session.commit()
+        if not await delete_by_key(self.db, User, user_id):
+            raise NotFound("no such user")
 
     async def find_by_hint(self, hint: str) -> User | None:
         """A ``login_hint`` may be the username, the email or the phone number."""
