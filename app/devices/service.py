@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from jwt import PyJWK, PyJWTError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from app.devices.assertions import unverified_kid, verify_device_jwt
 from app.devices.models import Device, Enrollment
-from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, describe
+from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, parse_body
 from app.hashing import hash_secret, new_secret
 from app.settings import Settings
 from app.storage.db import Database, delete_by_key
@@ -36,15 +36,6 @@ class DeviceChanges(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     push_token: str | None = Field(None, min_length=1, max_length=4096)
     name: str | None = Field(None, max_length=100)
-
-
-def parse(model: type[BaseModel], data: Any) -> Any:
-    if not isinstance(data, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidRequest(describe(exc)) from None
 
 
 def device_key_alg(jwk: dict[str, Any]) -> str:
@@ -85,7 +76,7 @@ class DeviceService:
 
     async def enroll(self, data: Any) -> Device:
         """Consume the code (one conditional write: first use wins) and register the device."""
-        body: DeviceEnrollment = parse(DeviceEnrollment, data)
+        body = parse_body(DeviceEnrollment, data)
         alg = device_key_alg(body.public_jwk)
         now = utcnow()
         async with self.db.session() as session:
@@ -139,7 +130,7 @@ class DeviceService:
             return list((await session.exec(query)).all())
 
     async def update(self, device_id: str, data: Any) -> Device:
-        changes: DeviceChanges = parse(DeviceChanges, data)
+        changes = parse_body(DeviceChanges, data)
         async with self.db.session() as session:
             device = await session.get(Device, device_id)
             if device is None:

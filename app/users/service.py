@@ -6,11 +6,10 @@ import contextlib
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
-from app.errors import Conflict, InvalidRequest, NotFound, describe
+from app.errors import Conflict, InvalidRequest, NotFound, parse_body
 from app.hashing import hash_user_code
 from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
@@ -26,7 +25,7 @@ class UserService:
         self.db = db
 
     async def create(self, data: Any) -> User:
-        fields = _parse(data)
+        fields = parse_body(UserFields, data)
         if fields.username is None:
             raise InvalidRequest("username is required")
         user = User(id=uuid.uuid4().hex, username=fields.username)
@@ -38,7 +37,7 @@ class UserService:
 
     async def update(self, user_id: str, data: Any) -> User:
         """Change the given fields; ``null`` clears an optional one."""
-        fields = _parse(data)
+        fields = parse_body(UserFields, data)
         if "username" in fields.model_fields_set and fields.username is None:
             raise InvalidRequest("username cannot be removed")
         async with self.db.session() as session:
@@ -77,15 +76,6 @@ class UserService:
             candidates.append(col(User.phone_number) == normalize_phone(hint))
         async with self.db.session() as session:
             return (await session.exec(select(User).where(or_(*candidates)))).first()
-
-
-def _parse(data: Any) -> UserFields:
-    if not isinstance(data, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    try:
-        return UserFields.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidRequest(describe(exc)) from None
 
 
 def _apply(user: User, fields: UserFields) -> None:
