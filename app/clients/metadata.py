@@ -87,9 +87,8 @@ class ClientMetadata(BaseModel):
         """The host pairwise subjects are computed for (OpenID Core §8.1; CIBA Core §4: without
         redirect URIs, the host of ``jwks_uri`` or of the notification endpoint). Operators
         register clients themselves, so a ``sector_identifier_uri`` is trusted, not fetched."""
-        for uri in (self.sector_identifier_uri,):
-            if uri:
-                return urlsplit(uri).hostname
+        if self.sector_identifier_uri:
+            return urlsplit(self.sector_identifier_uri).hostname
         hosts = {urlsplit(u).hostname for u in self.redirect_uris}
         if len(hosts) == 1:
             return hosts.pop()
