@@ -65,6 +65,8 @@ InvalidScope = E(
     "invalid_scope", 400, "The requested scope is invalid, unknown, or exceeds what was granted."
 )
 AccessDenied = E("access_denied", 403, "The resource owner or server denied the request.")
+# At the token endpoint every error is a 400 (RFC 6749 §5.2, CIBA Core §11).
+TokenAccessDenied = E("access_denied", 400, "The end-user denied the authorization request.")
 InvalidClientMetadata = E(
     "invalid_client_metadata", 400, "The value of one of the client metadata fields is invalid."
 )
@@ -77,6 +79,60 @@ ServerError = E("server_error", 500, "The server met an unexpected condition.")
 TemporarilyUnavailable = E(
     "temporarily_unavailable", 503, "The server is temporarily unable to handle the request."
 )
+
+# OpenID CIBA Core §13 (authentication endpoint) and §11 (token endpoint).
+ExpiredLoginHintToken = E(
+    "expired_login_hint_token", 400, "The login_hint_token provided has expired."
+)
+UnknownUserId = E(
+    "unknown_user_id",
+    400,
+    "The OpenID Provider is not able to identify which end-user the "
+    "client wishes to be authenticated by means of the hint provided in the request.",
+)
+MissingUserCode = E(
+    "missing_user_code", 400, "User code is required but was missing from the request."
+)
+InvalidUserCode = E("invalid_user_code", 400, "User code was invalid.")
+InvalidBindingMessage = E(
+    "invalid_binding_message", 400, "The binding message is invalid or unacceptable."
+)
+RequestUriNotSupported = E(
+    "request_uri_not_supported", 400, "The request_uri parameter is not supported."
+)
+AuthorizationPending = E(
+    "authorization_pending",
+    400,
+    "The authorization request is still pending as the end-user hasn't yet been authenticated.",
+)
+SlowDown = E(
+    "slow_down",
+    400,
+    "The authorization request is still pending and polling should continue, "
+    "but the interval must be increased by at least 5 seconds for this and subsequent requests.",
+)
+ExpiredToken = E(
+    "expired_token",
+    400,
+    "The auth_req_id has expired. The client will need to make a new authentication request.",
+)
+TransactionFailed = E(
+    "transaction_failed",
+    400,
+    "The OpenID Provider encountered an unexpected condition that "
+    "prevented it from successfully completing the transaction.",
+)
+
+
+class TooManyRequests(OAuthError):
+    """A rate limit was hit (RFC 6585 §4): 429 with ``Retry-After``. The error code is
+    ``temporarily_unavailable`` (RFC 6749 §4.1.2.1), the nearest code OAuth defines."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description, headers={"Retry-After": str(max(retry_after, 1))})
 
 
 class InvalidClient(OAuthError):

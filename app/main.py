@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.devices.admin_endpoints import router as admin_devices
 from app.devices.endpoints import router as devices
@@ -57,6 +58,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=None,
     )
     errors.install(app)
-    for router in (discovery, token, devices, admin_clients, admin_users, admin_devices, health):
+    for router in (
+        discovery,
+        ciba,
+        token,
+        devices,
+        admin_clients,
+        admin_users,
+        admin_devices,
+        health,
+    ):
         app.include_router(router)
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from app.ciba.delivery import ClientNotifications
 from app.clients.authentication import ClientAuthenticator
 from app.clients.jwks import ClientKeys
 from app.clients.service import ClientService
@@ -76,14 +77,14 @@ class Services:
         if settings.fcm_credentials_file:
             push = FcmSender(settings.fcm_credentials_file, settings.fcm_endpoint)
             PhonePush(push, devices, requests).install(outbox)
-        return cls(
+        services = cls(
             settings=settings,
             db=db,
             http=http,
             keys=keys,
             clients=clients,
             users=UserService(db),
-            subjects=SubjectService(pairwise),
+            subjects=SubjectService(pairwise, db),
             authenticator=ClientAuthenticator(db, settings, clients, ClientKeys(settings, http)),
             minter=TokenMinter(settings, keys),
             bus=bus,
@@ -93,6 +94,8 @@ class Services:
             qr=QrCodes(settings.issuer, settings.qr_rotation_seconds),
             push=push,
         )
+        ClientNotifications(services).install(outbox)
+        return services
 
     async def close(self) -> None:
         if self.push:

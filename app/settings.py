@@ -121,6 +121,39 @@ class Settings(BaseSettings):
         description="How often the QR code of an open request changes. The current and the "
         "previous code are accepted, so a code is stale after at most twice this.",
     )
+    ciba_default_expiry: int = Field(
+        300,
+        gt=0,
+        description="Lifetime of a backchannel authentication request (and a headless login) "
+        "when the client sends no `requested_expiry`, in seconds.",
+    )
+    ciba_max_expiry: int = Field(
+        600,
+        gt=0,
+        le=3600,
+        description="Cap on `requested_expiry`: a client asking for longer gets this.",
+    )
+    ciba_poll_interval: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description="Minimum seconds between two polls of `/token` for one request (`interval`). "
+        "A client polling faster gets `slow_down` and that request's interval grows by 5.",
+    )
+    rate_limit_window_seconds: int = Field(
+        60, gt=0, le=3600, description="Window of the per-client and per-user request limits."
+    )
+    rate_limit_per_client: int = Field(
+        120,
+        gt=0,
+        description="Authentication requests one client may start per window; more get HTTP 429.",
+    )
+    rate_limit_per_user: int = Field(
+        5,
+        gt=0,
+        description="Authentication requests that may name one user per window; more get HTTP "
+        "429 and the user's phone is not told (push-bombing protection).",
+    )
     fcm_credentials_file: str | None = Field(
         None,
         description="Path to a Firebase service-account JSON file. Unset: no push to phones; "

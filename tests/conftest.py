@@ -95,6 +95,8 @@ _PER_TEST_TABLES = (
     "devices",
     "enrollments",
     "outbox",
+    "refresh_tokens",
+    "pairwise_subjects",
 )
 
 

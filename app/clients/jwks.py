@@ -14,7 +14,7 @@ from jwt import PyJWK, PyJWTError
 
 from app.clients.models import Client
 from app.errors import InvalidClient
-from app.outbound import check_outbound_url
+from app.outbound import pinned_request
 from app.settings import Settings
 
 CACHE_SECONDS = 300
@@ -54,14 +54,13 @@ class ClientKeys:
         if cached and not force and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
-            check_outbound_url(uri, self.settings)
-            response = await self.http.get(uri, follow_redirects=False, timeout=5.0)
+            response = await pinned_request(self.http, "GET", uri, self.settings, timeout=5.0)
             if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
                 raise ValueError(f"jwks_uri answered {response.status_code}")
             keys = response.json().get("keys")
             if not isinstance(keys, list):
                 raise ValueError("jwks_uri did not return a JWK Set")
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        except (httpx.HTTPError, OSError, ValueError, AttributeError) as exc:
             raise InvalidClient(
                 "the client's jwks_uri could not be read", detail=str(exc)
             ) from None

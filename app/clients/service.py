@@ -11,6 +11,7 @@ from app.clients.metadata import ClientMetadata, parse_metadata
 from app.clients.models import Client
 from app.errors import Conflict, InvalidClientMetadata, NotFound
 from app.hashing import hash_secret, new_secret
+from app.outbound import check_resolvable
 from app.settings import Settings
 from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
@@ -23,7 +24,7 @@ class ClientService:
 
     async def create(self, data: Any) -> dict[str, Any]:
         """Register a client; the response carries the secret, which is never shown again."""
-        meta = parse_metadata(data, self.settings)
+        meta = await self._parse(data)
         client_id = meta.client_id or new_secret(16)
         secret = new_secret() if meta.uses_secret else None
         client = Client(
@@ -38,6 +39,19 @@ class ClientService:
             except IntegrityError:
                 raise Conflict("a client with this client_id exists") from None
         return _with_secret(client, secret)
+
+    async def _parse(self, data: Any) -> ClientMetadata:
+        """Validate the metadata, then what the URLs we will call resolve to (DNS, so async)."""
+        meta = parse_metadata(data, self.settings)
+        for name in ("jwks_uri", "backchannel_client_notification_endpoint"):
+            url = getattr(meta, name)
+            if url is None:
+                continue
+            try:
+                await check_resolvable(url, self.settings)
+            except ValueError as exc:
+                raise InvalidClientMetadata(f"{name} {exc}") from None
+        return meta
 
     async def get(self, client_id: str) -> Client | None:
         async with self.db.session() as session:
@@ -65,7 +79,7 @@ class ClientService:
             if client is None:
                 raise NotFound("no such client")
             merged = {**client.registration, **changes}
-            meta = parse_metadata({k: v for k, v in merged.items() if v is not None}, self.settings)
+            meta = await self._parse({k: v for k, v in merged.items() if v is not None})
             secret = None
             if not meta.uses_secret:
                 client.client_secret_hash = None

@@ -30,6 +30,9 @@ from app.storage.types import utcnow
 # status (``pending`` for a new request). Features register builders: push to phones, ping and
 # push deliveries to clients.
 EffectBuilder = Callable[[AsyncSession, AuthRequest, Status], Awaitable[Sequence[OutboxMessage]]]
+# Work a caller does inside a move's transaction (minting tokens while consuming a request), so
+# that it commits with the move or not at all.
+Within = Callable[[AsyncSession, AuthRequest], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class NewRequest:
     client_notification_token: str | None = None
     interval: int = 5
     extra: dict[str, Any] | None = None
+    auth_req_id: str | None = None  # the flow's own, when it must know it before the commit
 
 
 class RequestService:
@@ -65,7 +69,7 @@ class RequestService:
 
     async def create(self, new: NewRequest) -> tuple[AuthRequest, str]:
         """Store a pending request; returns it with its ``auth_req_id`` (kept only as a hash)."""
-        auth_req_id = new_secret(32)
+        auth_req_id = new.auth_req_id or new_secret(32)
         now = utcnow()
         request = AuthRequest(
             id=new_secret(16),
@@ -126,17 +130,21 @@ class RequestService:
         target: Status,
         values: dict[str, Any] | None = None,
         *,
+        from_: Status | None = None,
         only_if: Any = None,
+        within: Within | None = None,
         now: datetime | None = None,
     ) -> AuthRequest | None:
-        """Move the request to ``target`` if it is in a state that allows it (and ``only_if``, an
-        extra SQL condition, holds). One conditional write: of racing callers one wins; the rest
-        get None. The outbox effects of the move commit with it."""
+        """Move the request to ``target`` if it is in a state that allows it (only ``from_``,
+        when given) and ``only_if``, an extra SQL condition, holds. One conditional write: of
+        racing callers one wins; the rest get None. ``within`` and the outbox effects of the move
+        commit with it."""
         now = now or utcnow()
-        conditions = [
-            col(AuthRequest.id) == request_id,
-            col(AuthRequest.status).in_(sources(target)),
-        ]
+        allowed = sources(target)
+        if from_ is not None:
+            assert from_ in allowed, f"no move from {from_} to {target}"
+            allowed = (from_,)
+        conditions = [col(AuthRequest.id) == request_id, col(AuthRequest.status).in_(allowed)]
         if target in (Status.APPROVED, Status.DENIED, Status.CONSUMED):
             conditions.append(col(AuthRequest.expires_at) > now)  # too late is too late
         if only_if is not None:
@@ -150,6 +158,8 @@ class RequestService:
                 return None
             request = await session.get(AuthRequest, request_id, populate_existing=True)
             assert request is not None
+            if within is not None:
+                await within(session, request)
             effects = await self._effects(session, request, target)
             await session.commit()
         self._announce(request, target.value)
@@ -180,6 +190,44 @@ class RequestService:
         if request is not None:
             self._announce(request, "scanned")
         return request
+
+    async def record_poll(self, request: AuthRequest, now: datetime) -> bool:
+        """Note a poll of a pending request. False when it came sooner than ``interval`` after
+        the previous one (or raced another poll): the request's interval then grows by 5 s
+        (CIBA Core §11, ``slow_down``). Compare-and-set on ``last_polled_at``."""
+        previous = request.last_polled_at
+        on_time = previous is None or (now - previous).total_seconds() >= request.interval
+        same = (
+            col(AuthRequest.last_polled_at).is_(None)
+            if previous is None
+            else col(AuthRequest.last_polled_at) == previous
+        )
+        values: dict[str, Any] = {"last_polled_at": now}
+        if not on_time:
+            values["interval"] = AuthRequest.interval + 5
+        async with self.db.session() as session:
+            result = await session.exec(
+                update(AuthRequest).where(col(AuthRequest.id) == request.id, same).values(**values)
+            )
+            if on_time and result.rowcount != 1:  # another poll got there first: too fast
+                await session.exec(
+                    update(AuthRequest)
+                    .where(col(AuthRequest.id) == request.id)
+                    .values(interval=AuthRequest.interval + 5, last_polled_at=now)
+                )
+                on_time = False
+            await session.commit()
+        return on_time
+
+    async def update_extra(self, request_id: str, **values: Any) -> None:
+        """Record facts about a request that are not moves (a failed delivery, say)."""
+        async with self.db.session() as session:
+            request = await session.get(AuthRequest, request_id)
+            if request is None:
+                return
+            request.extra = {**request.extra, **values}
+            session.add(request)
+            await session.commit()
 
     async def expire_overdue(self, now: datetime | None = None) -> int:
         """The scheduled job: requests past ``expires_at`` become expired, one conditional write

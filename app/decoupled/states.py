@@ -1,7 +1,7 @@
 """The states of an authentication request and the moves between them (DESIGN.md).
 
     pending ──(device approves)──▶ approved ──(tokens issued once)──▶ consumed
-       │ ├──(device denies)──▶ denied            │
+       │ ├──(device denies)──▶ denied ◀──────────┤ (user, device or client no longer allowed)
        │ ├──(expires_at passes)──▶ expired ◀──────┘ (tokens never collected)
        │ └──(client cancels)──▶ cancelled
 
@@ -25,7 +25,7 @@ class Status(StrEnum):
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.APPROVED, Status.DENIED, Status.EXPIRED, Status.CANCELLED}),
-    Status.APPROVED: frozenset({Status.CONSUMED, Status.EXPIRED}),
+    Status.APPROVED: frozenset({Status.CONSUMED, Status.DENIED, Status.EXPIRED}),
 }
 
 FINAL = frozenset({Status.DENIED, Status.EXPIRED, Status.CANCELLED, Status.CONSUMED})

@@ -24,6 +24,9 @@ from app.storage.types import utcnow
 from app.users.service import UserService
 
 AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
+# The one authentication context this server performs: approval on an enrolled device, signed
+# with the device's own key. Advertised in discovery as acr_values_supported.
+ACR = "urn:backchannel:acr:device"
 
 
 async def decide(
@@ -69,9 +72,14 @@ async def decide(
         "decision_jwt": decision_jwt,
     }
     if target == Status.APPROVED:
-        values["amr"] = AMR
+        values.update(amr=AMR, acr=ACR)
     moved = await requests.transition(
-        request_id, target, values, only_if=col(AuthRequest.user_id) == device.user_id, now=now
+        request_id,
+        target,
+        values,
+        from_=Status.PENDING,  # the first answer wins; a denial never overturns an approval
+        only_if=col(AuthRequest.user_id) == device.user_id,
+        now=now,
     )
     if moved is None:
         current = await requests.get(request_id)

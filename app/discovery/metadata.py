@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.clients.metadata import AUTH_METHODS
+from app.clients.metadata import AUTH_METHODS, CIBA
+from app.devices.decisions import ACR
 from app.settings import SIGNING_ALGS, Settings
 from app.tokens.registry import GRANTS
 
@@ -35,4 +36,16 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "response_types_supported": ["code"] if "authorization_code" in grants else [],
         "claims_parameter_supported": False,
         "request_uri_parameter_supported": False,
+        "acr_values_supported": [ACR],
+        **(_ciba(settings) if CIBA in grants else {}),
+    }
+
+
+def _ciba(settings: Settings) -> dict[str, Any]:
+    """CIBA Core §4."""
+    return {
+        "backchannel_authentication_endpoint": settings.endpoint("/bc-authorize"),
+        "backchannel_token_delivery_modes_supported": ["poll", "ping", "push"],
+        "backchannel_authentication_request_signing_alg_values_supported": list(SIGNING_ALGS),
+        "backchannel_user_code_parameter_supported": True,
     }

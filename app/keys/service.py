@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from jwt import PyJWK
 from sqlalchemy import delete
 from sqlmodel import col, select
 
@@ -136,6 +137,14 @@ class KeyStore:
         """Every published key: next, current and retiring (RFC 7517 §5)."""
         keys = await self.all()
         return {"keys": [{**k.public_jwk, "kid": k.kid, "alg": k.alg, "use": "sig"} for k in keys]}
+
+    async def public_key(self, kid: str) -> PyJWK | None:
+        """The published key ``kid`` (any status), to verify a token we issued."""
+        async with self.db.session() as session:
+            row = await session.get(SigningKey, kid)
+        if row is None:
+            return None
+        return PyJWK({**row.public_jwk, "alg": row.alg}, algorithm=row.alg)
 
     async def signer(self, alg: str) -> Signer:
         if time.monotonic() - self._loaded_at >= self.settings.key_cache_seconds:

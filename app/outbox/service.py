@@ -38,6 +38,12 @@ class GiveUp(Exception):
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+# Called once when a message of the kind is given up on (dead), with its payload and last error.
+DeadHandler = Callable[[dict[str, Any], str], Awaitable[None]]
+
+# Payload member holding what must not outlive the delivery (tokens pushed to a client): erased
+# from the row once it is delivered or dead.
+SEALED = "sealed"
 
 
 def new_message(
@@ -59,12 +65,15 @@ class Outbox:
         self.db = db
         self.bus = bus
         self.handlers: dict[str, Handler] = {}
+        self.dead_handlers: dict[str, DeadHandler] = {}
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, on_dead: DeadHandler | None = None) -> None:
         self.handlers[kind] = handler
+        if on_dead is not None:
+            self.dead_handlers[kind] = on_dead
 
     def nudge(self) -> None:
         """Tell the dispatcher there is work; call after committing new messages."""
@@ -150,8 +159,16 @@ class Outbox:
             row.status = outcome
             if outcome == Delivery.DONE:
                 row.delivered_at = now
+            if outcome != Delivery.PENDING and SEALED in row.payload:
+                row.payload = {k: v for k, v in row.payload.items() if k != SEALED}
             session.add(row)
             await session.commit()
+        on_dead = self.dead_handlers.get(message.kind)
+        if outcome == Delivery.DEAD and on_dead is not None:
+            try:
+                await on_dead(message.payload, error or "")
+            except Exception:
+                log.exception("outbox dead handler failed", extra={"kind": message.kind})
         log.info(
             "outbox delivery",
             extra={

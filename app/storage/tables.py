@@ -8,7 +8,9 @@ from app.devices.models import Device, Enrollment
 from app.keys.models import ServerSecret, SigningKey
 from app.outbox.models import OutboxMessage
 from app.replay import UsedJti
+from app.tokens.refresh import RefreshToken
 from app.users.models import User
+from app.users.subject import PairwiseSubject
 
 metadata = SQLModel.metadata
 
@@ -18,6 +20,8 @@ __all__ = [
     "Device",
     "Enrollment",
     "OutboxMessage",
+    "PairwiseSubject",
+    "RefreshToken",
     "ServerSecret",
     "SigningKey",
     "UsedJti",

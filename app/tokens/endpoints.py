@@ -29,5 +29,7 @@ async def token(request: Request, services: ServicesDep) -> JSONResponse:
     )
     if grant_type not in client.meta.grant_types:
         raise UnauthorizedClient("the client is not registered for this grant type")
-    body = await grant(TokenRequest(form=form, client=client, services=services))
+    body = await grant(
+        TokenRequest(form=form, client=client, services=services, headers=request.headers)
+    )
     return JSONResponse(body, headers=NO_STORE)

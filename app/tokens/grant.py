@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.clients.models import Client
@@ -16,6 +17,7 @@ class TokenRequest:
     form: dict[str, str]
     client: Client
     services: Services
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Grant(Protocol):

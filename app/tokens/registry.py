@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from app.ciba.grant import CibaGrant
 from app.tokens.client_credentials import ClientCredentialsGrant
 from app.tokens.grant import Grant
 
-GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentialsGrant(),)}
+GRANTS: dict[str, Grant] = {g.grant_type: g for g in (ClientCredentialsGrant(), CibaGrant())}

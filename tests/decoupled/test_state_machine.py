@@ -20,6 +20,7 @@ from tests.support.requests import ciba_client, request_status, start_request
 
 def test_transitions_are_the_documented_ones():
     assert sources(Status.APPROVED) == (Status.PENDING,)
+    assert set(sources(Status.DENIED)) == {Status.PENDING, Status.APPROVED}
     assert set(sources(Status.EXPIRED)) == {Status.PENDING, Status.APPROVED}
     assert sources(Status.CONSUMED) == (Status.APPROVED,)
     assert Status.DENIED not in TRANSITIONS  # final
@@ -67,7 +68,7 @@ async def test_many_concurrent_transitions_on_separate_connections_have_one_winn
         targets = [Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.APPROVED] * 2
         results = await asyncio.gather(
             *(
-                s.transition(request.id, t, {"device_id": f"d{i}"})
+                s.transition(request.id, t, {"device_id": f"d{i}"}, from_=Status.PENDING)
                 for i, (s, t) in enumerate(zip(services, targets, strict=True))
             )
         )

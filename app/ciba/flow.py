@@ -1,0 +1,41 @@
+"""Starting a decoupled login for a client: limits, then a pending request in the core."""
+
+from __future__ import annotations
+
+from app.ciba.limits import check_limits
+from app.ciba.params import Ask
+from app.clients.models import Client
+from app.decoupled.models import AuthRequest
+from app.decoupled.service import NewRequest
+from app.hashing import new_secret
+from app.services import Services
+
+
+async def start(services: Services, client: Client, ask: Ask, mode: str) -> tuple[AuthRequest, str]:
+    """Store the request (its devices are told by the core's effects); returns it with its
+    ``auth_req_id`` (160+ bits, URL-safe)."""
+    user_id = ask.user.id if ask.user else None
+    await check_limits(services.db, services.settings, client.client_id, user_id)
+    auth_req_id = new_secret(32)
+    extra = {}
+    if mode in ("ping", "push"):
+        # The notification names the request by its auth_req_id, which the table otherwise keeps
+        # only as a hash. It alone redeems nothing: /token also wants the client's credentials.
+        extra["auth_req_id"] = auth_req_id
+    new = NewRequest(
+        client_id=client.client_id,
+        mode=mode,
+        scope=ask.scope,
+        expires_in=ask.expires_in,
+        user_id=user_id,
+        acr_values=ask.acr_values,
+        binding_message=ask.binding_message,
+        # A code the client sent was checked already; without one, the phone must ask for it.
+        user_code_required=client.meta.backchannel_user_code_parameter
+        and not ask.user_code_checked,
+        client_notification_token=ask.client_notification_token,
+        interval=services.settings.ciba_poll_interval,
+        extra=extra,
+        auth_req_id=auth_req_id,
+    )
+    return await services.requests.create(new)

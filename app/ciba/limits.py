@@ -1,0 +1,50 @@
+"""Per-client and per-user limits on starting authentication requests.
+
+Counted from the requests table itself, so every replica sees the same counts and a refused
+attempt leaves nothing behind (the phone is not told). Two racing requests may both pass at the
+edge of a limit; a limit against push-bombing needs no more precision than that.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.decoupled.models import AuthRequest
+from app.errors import TooManyRequests
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.types import utcnow
+
+
+async def check_limits(
+    db: Database, settings: Settings, client_id: str, user_id: str | None
+) -> None:
+    """Raise ``TooManyRequests`` (429 with ``Retry-After``) if starting one more is over."""
+    now = utcnow()
+    window = timedelta(seconds=settings.rate_limit_window_seconds)
+    checks = [
+        ("this client", col(AuthRequest.client_id) == client_id, settings.rate_limit_per_client)
+    ]
+    if user_id is not None:
+        checks.append(
+            ("this user", col(AuthRequest.user_id) == user_id, settings.rate_limit_per_user)
+        )
+    async with db.session() as session:
+        for who, condition, limit in checks:
+            query = select(func.count(), func.min(AuthRequest.created_at)).where(
+                condition, col(AuthRequest.created_at) > now - window
+            )
+            count, oldest = (await session.exec(query)).one()
+            if count >= limit:
+                raise TooManyRequests(
+                    f"too many authentication requests for {who}; try again later",
+                    retry_after=_seconds_until(oldest + window, now),
+                )
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
