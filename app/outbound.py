@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -38,9 +37,11 @@ def classify_address(address: str) -> str:
     ip = ipaddress.ip_address(address.strip("[]"))
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    if ip.is_loopback:  # first: Python counts ::1 among the reserved addresses too
+        return "internal"
     if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
         return "never"
-    if ip.is_private or ip.is_loopback:
+    if ip.is_private:
         return "internal"
     return "public"
 
@@ -82,14 +83,14 @@ def _check_address(address: str, loopback_name: bool, settings: Settings) -> Non
         raise ValueError("a loopback host name must resolve to a loopback address")
 
 
-async def resolve(url: str, settings: Settings) -> tuple[SplitResult, str]:
-    """Check ``url`` and every address its host resolves to; returns the address to connect to.
-    Raises ValueError (refused) or OSError (the name does not resolve now)."""
+async def resolve(url: str, settings: Settings) -> tuple[SplitResult, list[str]]:
+    """Check ``url`` and every address its host resolves to; returns the addresses to connect
+    to. Raises ValueError (refused) or OSError (the name does not resolve now)."""
     parts = check_outbound_url(url, settings)
     host = parts.hostname
     assert host is not None
     if _is_ip_literal(host):
-        return parts, host.strip("[]")
+        return parts, [host.strip("[]")]
     port = parts.port or (443 if parts.scheme == "https" else 80)
     loop = asyncio.get_running_loop()
     infos = await asyncio.wait_for(
@@ -100,7 +101,7 @@ async def resolve(url: str, settings: Settings) -> tuple[SplitResult, str]:
         raise OSError(f"{host} has no addresses")
     for address in addresses:  # one bad address refuses the name: the resolver picks, not us
         _check_address(address, is_loopback_host(host), settings)
-    return parts, addresses[0]
+    return parts, addresses
 
 
 async def check_resolvable(url: str, settings: Settings) -> None:
@@ -110,41 +111,32 @@ async def check_resolvable(url: str, settings: Settings) -> None:
         await resolve(url, settings)
 
 
-@dataclass(frozen=True)
-class Pinned:
-    """A request aimed at a checked address, with the URL's host kept for HTTP and TLS."""
-
-    url: str
-    headers: dict[str, str]
-    extensions: dict[str, Any]
-
-
-async def pin(url: str, settings: Settings) -> Pinned:
-    parts, address = await resolve(url, settings)
-    host = parts.hostname
-    assert host is not None
-    literal = f"[{address}]" if ":" in address else address
-    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-    target = parts._replace(netloc=netloc).geturl()
-    host_header = parts.netloc.rsplit("@", 1)[-1]
-    return Pinned(target, {"Host": host_header}, {"sni_hostname": host})
-
-
 async def pinned_request(
     http: httpx.AsyncClient, method: str, url: str, settings: Settings, **kwargs: Any
 ) -> httpx.Response:
-    """``http.request`` to ``url``, connecting only to an address that passed the rules. Never
-    follows redirects. Raises ValueError when the URL is refused, httpx/OS errors otherwise."""
-    pinned = await pin(url, settings)
-    headers = {**kwargs.pop("headers", {}), **pinned.headers}
-    return await http.request(
-        method,
-        pinned.url,
-        headers=headers,
-        extensions=pinned.extensions,
-        follow_redirects=False,
-        **kwargs,
-    )
+    """``http.request`` to ``url``, connecting only to addresses that passed the rules (each in
+    turn, as a plain connect would), with the URL's host kept for the Host header and for TLS.
+    Never follows redirects. Raises ValueError when the URL is refused, httpx/OS errors else."""
+    parts, addresses = await resolve(url, settings)
+    host = parts.hostname
+    assert host is not None
+    headers = {**kwargs.pop("headers", {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
+    for i, address in enumerate(addresses):
+        literal = f"[{address}]" if ":" in address else address
+        netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+        try:
+            return await http.request(
+                method,
+                parts._replace(netloc=netloc).geturl(),
+                headers=headers,
+                extensions={"sni_hostname": host},
+                follow_redirects=False,
+                **kwargs,
+            )
+        except httpx.ConnectError:
+            if i == len(addresses) - 1:
+                raise
+    raise AssertionError("unreachable: resolve returns at least one address")
 
 
 def _is_ip_literal(host: str) -> bool:

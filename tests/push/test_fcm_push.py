@@ -19,13 +19,7 @@ from tests.support.device import enroll_new_device
 from tests.support.fcm import ACCESS_TOKEN, UNAVAILABLE, UNREGISTERED, FcmStandIn
 from tests.support.live import LiveServer
 from tests.support.requests import ciba_client, start_request
-
-
-def _wait_for(condition, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +81,7 @@ def test_a_new_request_pushes_a_generic_high_priority_message_to_each_device(set
     request, _ = start_request(
         server, client["client_id"], user["id"], binding_message="secret 42", expires_in=90
     )
-    _wait_for(lambda: len(fcm.sent) == 2)
+    wait_for(lambda: len(fcm.sent) == 2)
 
     assert fcm.send_headers[0]["authorization"] == f"Bearer {ACCESS_TOKEN}"
     messages = {m["message"]["token"]: m["message"] for m in fcm.sent}
@@ -115,8 +109,8 @@ def test_an_unregistered_token_is_marked_dead_and_not_retried(setup, fcm):
     enroll_new_device(admin, http, server.url, user["id"], push_token="stale-token")
     fcm.responses.append(UNREGISTERED)
     start_request(server, client["client_id"], user["id"])
-    _wait_for(lambda: len(fcm.sent) == 1)
-    _wait_for(lambda: admin.get(f"/admin/users/{user['id']}/devices").json()[0]["push"] == "dead")
+    wait_for(lambda: len(fcm.sent) == 1)
+    wait_for(lambda: admin.get(f"/admin/users/{user['id']}/devices").json()[0]["push"] == "dead")
     start_request(server, client["client_id"], user["id"])  # a dead token gets nothing more
     time.sleep(0.6)
     assert len(fcm.sent) == 1
@@ -128,7 +122,7 @@ def test_unavailable_is_retried_with_backoff_until_it_succeeds(setup, fcm):
     fcm.responses.extend([UNAVAILABLE, UNAVAILABLE])
     started = time.monotonic()
     request, _ = start_request(server, client["client_id"], user["id"])
-    _wait_for(lambda: len(fcm.sent) == 3, timeout=15)
+    wait_for(lambda: len(fcm.sent) == 3, timeout=15)
     assert time.monotonic() - started > 0.5  # it waited between attempts
     time.sleep(0.5)
     assert len(fcm.sent) == 3  # delivered once, then no more
@@ -184,7 +178,7 @@ async def test_a_restart_between_commit_and_delivery_loses_nothing(fcm, tmp_path
         # The next process delivers it at start, exactly once.
         def started() -> int:
             with LiveServer.start(settings):
-                _wait_for(lambda: len(fcm.sent) >= 1)
+                wait_for(lambda: len(fcm.sent) >= 1)
                 time.sleep(0.3)
             return len(fcm.sent)
 

@@ -15,13 +15,12 @@ CIBA = "urn:openid:params:grant-type:ciba"
 
 
 def ciba_client(admin: httpx.Client, **metadata: Any) -> dict[str, Any]:
-    return register(
-        admin,
-        client_name="Call centre",
-        grant_types=[CIBA],
-        backchannel_token_delivery_mode="poll",
-        **metadata,
-    )
+    defaults = {
+        "client_name": "Call centre",
+        "grant_types": [CIBA],
+        "backchannel_token_delivery_mode": "poll",
+    }
+    return register(admin, **{**defaults, **metadata})
 
 
 def start_request(

@@ -1,0 +1,128 @@
+"""Outbound calls (notification endpoints, jwks_uri) and SSRF: what a host *resolves to* is
+checked at registration and again before every call, and the call goes to a checked address."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+import pytest
+
+from app.clients.service import ClientService
+from app.errors import InvalidClientMetadata
+from app.outbound import classify_address, pinned_request, resolve
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.migrations import upgrade
+from tests.support.receiver import Receiver
+
+PUBLIC_ISSUER = "https://op.example"
+HOSTNAME = socket.gethostname()
+
+
+def _settings(issuer: str = PUBLIC_ISSUER, **overrides) -> Settings:
+    return Settings(issuer=issuer, **overrides)
+
+
+def test_this_machines_name_resolves_to_an_internal_address():
+    # The tests below use it as a name (not an IP literal) that leads inside.
+    addresses = {info[4][0] for info in socket.getaddrinfo(HOSTNAME, 80)}
+    assert addresses and all(classify_address(str(a)) == "internal" for a in addresses)
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("169.254.169.254", "never"),  # cloud metadata
+        ("fe80::1", "never"),
+        ("224.0.0.1", "never"),
+        ("0.0.0.0", "never"),  # noqa: S104 - the address under test
+        ("::ffff:169.254.169.254", "never"),
+        ("10.1.2.3", "internal"),
+        ("192.168.0.1", "internal"),
+        ("127.0.0.1", "internal"),
+        ("::1", "internal"),
+        ("93.184.215.14", "public"),
+    ],
+)
+def test_addresses_are_classified(address, kind):
+    assert classify_address(address) == kind
+
+
+async def test_a_name_resolving_inside_is_refused_unless_allowed():
+    url = f"https://{HOSTNAME}/cb"
+    with pytest.raises(ValueError, match="loopback or private"):
+        await resolve(url, _settings())
+    _, addresses = await resolve(url, _settings(allow_private_notification_endpoints=True))
+    assert all(classify_address(a) == "internal" for a in addresses)
+    # With a loopback (development) issuer, inside is where the clients are.
+    await resolve(url, _settings("http://127.0.0.1:8000"))
+
+
+async def test_metadata_addresses_are_refused_even_when_private_ones_are_allowed():
+    allowed = _settings(allow_private_notification_endpoints=True)
+    for url in (
+        "https://169.254.169.254/cb",
+        "https://[fe80::1]/cb",
+        "https://[::ffff:a9fe:a9fe]/",
+    ):
+        with pytest.raises(ValueError, match="link-local"):
+            await resolve(url, allowed)
+
+
+async def test_registration_refuses_a_notification_endpoint_that_resolves_inside(
+    fresh_database_url,
+):
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    db = Database(fresh_database_url)
+    try:
+        service = ClientService(db, _settings())
+        metadata = {
+            "grant_types": ["urn:openid:params:grant-type:ciba"],
+            "backchannel_token_delivery_mode": "ping",
+            "backchannel_client_notification_endpoint": f"https://{HOSTNAME}/cb",
+        }
+        with pytest.raises(InvalidClientMetadata, match="loopback or private"):
+            await service.create(metadata)
+        assert await service.all() == []
+        # A name that does not resolve today is accepted; every delivery checks again.
+        unresolvable = {
+            **metadata,
+            "backchannel_client_notification_endpoint": "https://x.invalid/",
+        }
+        assert (await service.create(unresolvable))["client_id"]
+    finally:
+        await db.dispose()
+
+
+async def test_a_call_connects_to_the_checked_address_and_keeps_the_host_name():
+    with Receiver.start() as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        seen: list[httpx.URL] = []
+
+        async def record(request: httpx.Request) -> None:
+            seen.append(request.url)
+
+        async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+            response = await pinned_request(
+                http,
+                "POST",
+                f"http://localhost:{port}/cb",
+                _settings("http://localhost:8000"),
+                json={},
+            )
+        assert response.status_code == 200
+        assert seen[0].host in ("127.0.0.1", "::1")  # the address, not the name
+        assert receiver.requests[0].headers["host"] == f"localhost:{port}"
+
+
+async def test_a_call_is_refused_before_connecting_when_the_rules_say_no():
+    with Receiver.start() as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(ValueError):
+                await pinned_request(http, "POST", f"http://{HOSTNAME}:{port}/cb", _settings())
+            with pytest.raises(ValueError):
+                await pinned_request(http, "POST", f"http://127.0.0.1:{port}/cb", _settings())
+        assert receiver.requests == []
