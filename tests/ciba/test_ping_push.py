@@ -289,7 +289,7 @@ async def test_a_restart_between_approval_and_delivery_still_delivers(tmp_path: 
             async with services.db.session() as session:
                 session.add(Device(id="dev-1", user_id=user.id, public_jwk={}, alg="ES256"))
                 await session.commit()
-            request, auth_req_id = await services.requests.create(
+            request, _ = await services.requests.create(
                 NewRequest(
                     client_id="pos",
                     user_id=user.id,
