@@ -164,6 +164,14 @@ class InvalidToken(OAuthError):
         super().__init__(description, detail=detail, headers={"WWW-Authenticate": challenge})
 
 
+def refuse_nul(name: str, value: str) -> str:
+    """NUL never belongs in text we store or look up (PostgreSQL refuses it): ``invalid_request``.
+    Forms are checked on arrival; this is for text that arrives inside JWTs."""
+    if "\x00" in value:
+        raise InvalidRequest(f"{name} must not contain NUL characters")
+    return value
+
+
 def describe(exc: ValidationError) -> str:
     """A one-line, client-facing summary of a pydantic error (no input values echoed)."""
     parts = []

@@ -33,15 +33,19 @@ def private_targets_allowed(settings: Settings) -> bool:
 
 def classify_address(address: str) -> str:
     """``never`` for link-local (cloud metadata), multicast, unspecified and reserved addresses;
-    ``internal`` for loopback and private ranges; ``public`` for the rest."""
+    ``internal`` for loopback and anything else not globally routable (private ranges, carrier
+    NAT 100.64/10, site-local…); ``public`` for the rest. IPv6 forms that carry an IPv4 address
+    (mapped, 6to4, Teredo) are judged by that address."""
     ip = ipaddress.ip_address(address.strip("[]"))
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
     if ip.is_loopback:  # first: Python counts ::1 among the reserved addresses too
         return "internal"
     if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
         return "never"
-    if ip.is_private:
+    if not ip.is_global or getattr(ip, "is_site_local", False):  # fec0::/10, deprecated
         return "internal"
     return "public"
 
@@ -112,31 +116,51 @@ async def check_resolvable(url: str, settings: Settings) -> None:
 
 
 async def pinned_request(
-    http: httpx.AsyncClient, method: str, url: str, settings: Settings, **kwargs: Any
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    settings: Settings,
+    *,
+    deadline: float = 10.0,
+    **kwargs: Any,
 ) -> httpx.Response:
     """``http.request`` to ``url``, connecting only to addresses that passed the rules (each in
     turn, as a plain connect would), with the URL's host kept for the Host header and for TLS.
-    Never follows redirects. Raises ValueError when the URL is refused, httpx/OS errors else."""
-    parts, addresses = await resolve(url, settings)
-    host = parts.hostname
-    assert host is not None
-    headers = {**kwargs.pop("headers", {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
-    for i, address in enumerate(addresses):
-        literal = f"[{address}]" if ":" in address else address
-        netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-        try:
-            return await http.request(
-                method,
-                parts._replace(netloc=netloc).geturl(),
-                headers=headers,
-                extensions={"sni_hostname": host},
-                follow_redirects=False,
-                **kwargs,
-            )
-        except httpx.ConnectError:
-            if i == len(addresses) - 1:
-                raise
+    Never follows redirects; the whole call, DNS included, ends after ``deadline`` seconds (a
+    peer that drips its answer cannot hold us). Raises ValueError when the URL is refused,
+    TimeoutError, httpx or OS errors otherwise. ``http`` must not keep connections alive: its
+    pool is keyed by address, and a kept connection would carry another host's request without
+    that host's certificate being checked."""
+    async with asyncio.timeout(deadline):
+        parts, addresses = await resolve(url, settings)
+        host = parts.hostname
+        assert host is not None
+        headers = {**kwargs.pop("headers", {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
+        for i, address in enumerate(addresses):
+            literal = f"[{address}]" if ":" in address else address
+            netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+            try:
+                return await http.request(
+                    method,
+                    parts._replace(netloc=netloc).geturl(),
+                    headers=headers,
+                    extensions={"sni_hostname": host},
+                    follow_redirects=False,
+                    **kwargs,
+                )
+            except httpx.ConnectError:
+                if i == len(addresses) - 1:
+                    raise
     raise AssertionError("unreachable: resolve returns at least one address")
+
+
+def outbound_client() -> httpx.AsyncClient:
+    """The client for ``pinned_request``: no keep-alive (see there), no redirects."""
+    return httpx.AsyncClient(
+        headers={"User-Agent": "backchannel"},
+        follow_redirects=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
 
 
 def _is_ip_literal(host: str) -> bool:

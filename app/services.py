@@ -18,6 +18,7 @@ from app.events import InProcessBus
 from app.keys.encryption import SecretBox
 from app.keys.secrets import server_secret
 from app.keys.service import KeyStore
+from app.outbound import outbound_client
 from app.outbox.service import Outbox
 from app.push.effects import PhonePush
 from app.push.sender import FcmSender
@@ -62,7 +63,7 @@ class Services:
             if settings.pairwise_secret
             else await server_secret(db, box, "pairwise")
         )
-        http = httpx.AsyncClient(headers={"User-Agent": "backchannel"}, follow_redirects=False)
+        http = outbound_client()
         clients = ClientService(db, settings)
         bus = InProcessBus()
         outbox = Outbox(

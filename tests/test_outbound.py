@@ -43,7 +43,12 @@ def test_this_machines_name_resolves_to_an_internal_address():
         ("192.168.0.1", "internal"),
         ("127.0.0.1", "internal"),
         ("::1", "internal"),
+        ("100.100.100.200", "internal"),  # carrier NAT: Alibaba's metadata, Tailscale
+        ("2002:a00:1::", "internal"),  # 6to4 around 10.0.0.1
+        ("2002:a9fe:a9fe::", "never"),  # 6to4 around 169.254.169.254
+        ("fec0::1", "internal"),  # deprecated site-local
         ("93.184.215.14", "public"),
+        ("2606:4700::1111", "public"),
     ],
 )
 def test_addresses_are_classified(address, kind):
@@ -126,3 +131,21 @@ async def test_a_call_is_refused_before_connecting_when_the_rules_say_no():
             with pytest.raises(ValueError):
                 await pinned_request(http, "POST", f"http://127.0.0.1:{port}/cb", _settings())
         assert receiver.requests == []
+
+
+async def test_a_peer_that_never_answers_is_given_up_on_at_the_deadline():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel accepts; nobody ever answers
+        port = silent.getsockname()[1]
+        async with httpx.AsyncClient() as http:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(TimeoutError):
+                await pinned_request(
+                    http,
+                    "POST",
+                    f"http://127.0.0.1:{port}/cb",
+                    _settings("http://127.0.0.1"),
+                    deadline=0.5,
+                )
+            assert asyncio.get_running_loop().time() - started < 2

@@ -1,4 +1,4 @@
-"""CIBA: refresh tokens and the index of pairwise subjects (for id_token_hint).
+"""CIBA: refresh tokens, the index of pairwise subjects (for id_token_hint), user code lockout.
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("user_code_failures", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(sa.Column("user_code_locked_until", sa.DateTime(), nullable=True))
+
     op.create_table(
         "refresh_tokens",
         sa.Column("id", sa.String(64), nullable=False),
@@ -57,3 +63,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("pairwise_subjects")
     op.drop_table("refresh_tokens")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("user_code_locked_until")
+        batch_op.drop_column("user_code_failures")

@@ -137,7 +137,7 @@ class ClientNotifications:
                 services.settings,
                 json=body,
                 headers={"Authorization": f"Bearer {request.client_notification_token}"},
-                timeout=TIMEOUT,
+                deadline=TIMEOUT,
             )
         except ValueError as exc:
             raise GiveUp(f"notification endpoint refused: {exc}") from None

@@ -67,8 +67,11 @@ class CibaGrant:
             current = await services.requests.get(found.id)  # it may have moved meanwhile
             while current is not None and current.status == Status.PENDING:
                 left = deadline - utcnow().timestamp()
-                if left <= 0 or await events.get(timeout=left) is None:
+                if left <= 0:
                     break
+                # Woken or timed out, read again: the decision may have been made by another
+                # replica, whose event this one does not hear.
+                await events.get(timeout=left)
                 current = await services.requests.get(found.id)
         return current or found
 

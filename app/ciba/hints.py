@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,13 @@ import jwt
 
 from app.clients.metadata import ASYMMETRIC_ALGS
 from app.clients.models import Client
-from app.errors import ExpiredLoginHintToken, InvalidClient, InvalidRequest, UnknownUserId
+from app.errors import (
+    ExpiredLoginHintToken,
+    InvalidClient,
+    InvalidRequest,
+    UnknownUserId,
+    refuse_nul,
+)
 from app.services import Services
 from app.users.models import User
 
@@ -58,7 +65,7 @@ async def _from_login_hint_token(token: str, client: Client, services: Services)
     fields = {"email": "email", "phone_number": "phone_number", "opaque": "id"}
     field = fields.get(str(sub_id.get("format")))
     value = sub_id.get(field) if field else None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or "\x00" in value:
         raise InvalidRequest(
             "login_hint_token sub_id must use format email, phone_number or opaque"
         )
@@ -83,8 +90,10 @@ async def _verify_client_jwt(token: str, client: Client, services: Services) -> 
         )
     except (jwt.PyJWTError, InvalidClient) as exc:
         raise InvalidRequest(f"login_hint_token is invalid: {exc}") from None
-    skew = services.settings.clock_skew_seconds
-    if float(claims["exp"]) + skew < datetime.now(UTC).timestamp():
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        raise InvalidRequest("login_hint_token exp must be a number")
+    if exp + services.settings.clock_skew_seconds < datetime.now(UTC).timestamp():
         raise ExpiredLoginHintToken("the login_hint_token has expired")
     aud = claims.get("aud")
     if aud is not None and services.settings.issuer not in (
@@ -97,7 +106,8 @@ async def _verify_client_jwt(token: str, client: Client, services: Services) -> 
 async def _from_id_token_hint(token: str, client: Client, services: Services) -> str | None:
     try:
         header = jwt.get_unverified_header(token)
-        key = await services.keys.public_key(str(header.get("kid")))
+        kid = header.get("kid")
+        key = await services.keys.public_key(kid) if isinstance(kid, str) else None
         if key is None:
             raise jwt.InvalidTokenError("not signed by a key of this server")
         claims = jwt.decode(
@@ -111,4 +121,6 @@ async def _from_id_token_hint(token: str, client: Client, services: Services) ->
     except jwt.PyJWTError as exc:
         raise InvalidRequest(f"id_token_hint is not an ID token issued to you: {exc}") from None
     sub = claims["sub"]
-    return await services.subjects.user_id(sub, client) if isinstance(sub, str) else None
+    if not isinstance(sub, str):
+        return None
+    return await services.subjects.user_id(refuse_nul("id_token_hint sub", sub), client)

@@ -18,8 +18,8 @@ from app.errors import (
     InvalidRequest,
     InvalidUserCode,
     MissingUserCode,
+    refuse_nul,
 )
-from app.hashing import verify_user_code
 from app.services import Services
 from app.tokens.scopes import granted_scope
 from app.users.models import User
@@ -57,8 +57,10 @@ async def validate(
 ) -> Ask:
     """Check the parameters in the order a client can best act on; raise the CIBA error."""
     for name in STRING_PARAMS:
-        if name in params and not isinstance(params[name], str):
-            raise InvalidRequest(f"{name} must be a string")
+        if name in params:
+            if not isinstance(params[name], str):
+                raise InvalidRequest(f"{name} must be a string")
+            refuse_nul(name, params[name])
     scope = _scope(params.get("scope"), client)
     notification_token = _notification_token(params.get("client_notification_token"), client)
     acr_values = params.get("acr_values") or None
@@ -71,7 +73,11 @@ async def validate(
         user = await find_user(params, client, services)
     user_code_checked = False
     if client.meta.backchannel_user_code_parameter and user is not None:
-        _check_user_code(params.get("user_code"), user)
+        code = params.get("user_code")
+        if not code:
+            raise MissingUserCode("this client must send the user's user_code")
+        if not await services.users.check_user_code(user.id, code):
+            raise InvalidUserCode("the user_code is not right, or locked after repeated failures")
         user_code_checked = True
     return Ask(
         user=user,
@@ -136,10 +142,3 @@ def _expiry(value: Any, services: Services) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 9 or int(text) <= 0:
         raise InvalidRequest("requested_expiry must be a positive integer")
     return min(int(text), settings.ciba_max_expiry)
-
-
-def _check_user_code(value: str | None, user: User) -> None:
-    if not value:
-        raise MissingUserCode("this client must send the user's user_code")
-    if not verify_user_code(value, user.user_code_hash):
-        raise InvalidUserCode("the user_code is not right")

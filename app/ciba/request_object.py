@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 
 from app.clients.models import Client
-from app.errors import InvalidClient, InvalidRequest
+from app.errors import InvalidClient, InvalidRequest, refuse_nul
 from app.replay import use_once
 from app.services import Services
 
@@ -89,6 +89,7 @@ async def _verify(
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= 255:
         raise InvalidRequest("the request object jti must be a string of 1 to 255 characters")
+    refuse_nul("the request object jti", jti)
     expires = datetime.fromtimestamp(exp, UTC)
     if not await use_once(services.db, f"request:{client.client_id}", jti, expires):
         raise InvalidRequest("the request object has been used before (jti)")

@@ -54,13 +54,13 @@ class ClientKeys:
         if cached and not force and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
-            response = await pinned_request(self.http, "GET", uri, self.settings, timeout=5.0)
+            response = await pinned_request(self.http, "GET", uri, self.settings, deadline=5.0)
             if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
                 raise ValueError(f"jwks_uri answered {response.status_code}")
             keys = response.json().get("keys")
             if not isinstance(keys, list):
                 raise ValueError("jwks_uri did not return a JWK Set")
-        except (httpx.HTTPError, OSError, ValueError, AttributeError) as exc:
+        except (httpx.HTTPError, OSError, TimeoutError, ValueError, AttributeError) as exc:
             raise InvalidClient(
                 "the client's jwks_uri could not be read", detail=str(exc)
             ) from None

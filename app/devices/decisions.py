@@ -17,7 +17,6 @@ from app.decoupled.states import Status
 from app.devices.assertions import verify_device_jwt
 from app.devices.models import Device
 from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
-from app.hashing import verify_user_code
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.types import utcnow
@@ -62,7 +61,7 @@ async def decide(
         raise AccessDenied("this user cannot approve requests")
     if decision == "approve" and request.user_code_required:
         code = claims.get("user_code")
-        if not isinstance(code, str) or not verify_user_code(code, user.user_code_hash):
+        if not isinstance(code, str) or not await users.check_user_code(user.id, code):
             raise InvalidRequest("the user_code is missing or wrong")
     now = utcnow()
     target = Status.APPROVED if decision == "approve" else Status.DENIED

@@ -7,6 +7,7 @@ the same time. A process that dies mid-delivery loses its lease and another one 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.events import OUTBOX_TOPIC, EventBus
+from app.logging import redact
 from app.outbox.models import Delivery, OutboxMessage
 from app.storage.db import Database, advisory_lock
 from app.storage.types import utcnow
@@ -25,6 +27,9 @@ from app.storage.types import utcnow
 log = logging.getLogger("backchannel.outbox")
 
 LEASE = timedelta(seconds=60)
+# A handler gets at most this long (well inside the lease), so a slow or stalling endpoint can
+# neither hold up the rest of a batch for ever nor outlive its lease and be delivered twice.
+DEADLINE_SECONDS = 30.0
 BATCH = 20
 _CLAIM_LOCK_ID = 0x6F757462  # "outb"
 
@@ -67,6 +72,7 @@ class Outbox:
         self.handlers: dict[str, Handler] = {}
         self.dead_handlers: dict[str, DeadHandler] = {}
         self.base_delay = base_delay
+        self._draining = asyncio.Lock()  # the scheduler job and the nudged worker take turns
         self.max_delay = max_delay
         self.max_attempts = max_attempts
 
@@ -91,15 +97,16 @@ class Outbox:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
     async def drain(self, now: datetime | None = None) -> int:
-        """Deliver every message that is due; returns how many were attempted."""
+        """Deliver every message that is due; returns how many were attempted. The messages of a
+        batch go out concurrently: one slow endpoint does not delay the others."""
         attempted = 0
-        while True:
-            batch = await self._claim(now or utcnow())
-            for message in batch:
-                await self._deliver(message)
-            attempted += len(batch)
-            if len(batch) < BATCH:
-                return attempted
+        async with self._draining:
+            while True:
+                batch = await self._claim(now or utcnow())
+                await asyncio.gather(*(self._deliver(message) for message in batch))
+                attempted += len(batch)
+                if len(batch) < BATCH:
+                    return attempted
 
     async def _claim(self, now: datetime) -> list[OutboxMessage]:
         async with self.db.session() as session:
@@ -132,7 +139,8 @@ class Outbox:
         try:
             if handler is None:
                 raise GiveUp(f"no handler for {message.kind}")
-            await handler(message.payload)
+            async with asyncio.timeout(DEADLINE_SECONDS):
+                await handler(message.payload)
             outcome = Delivery.DONE
         except GiveUp as exc:
             outcome, error = Delivery.DEAD, str(exc) or type(exc).__name__
@@ -146,11 +154,12 @@ class Outbox:
         now = utcnow()
         async with self.db.session() as session:
             row = await session.get(OutboxMessage, message.id)
-            if row is None:
-                return
+            if row is None or row.claimed_until != message.claimed_until:
+                return  # our lease ran out and another delivery owns the row now
             row.attempts += 1
             row.claimed_until = None
-            row.last_error = error[:1000] if error else None
+            # Errors can quote what was sent (tokens in a push): only their redacted form is kept.
+            row.last_error = redact(error)[:1000] if error else None
             if outcome == Delivery.PENDING:
                 row.next_attempt_at = now + timedelta(seconds=self.backoff(row.attempts))
                 out_of_time = row.give_up_at is not None and row.next_attempt_at >= row.give_up_at

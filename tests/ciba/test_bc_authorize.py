@@ -210,6 +210,17 @@ class TestUserCode:
         # Checked at the terminal, so the phone does not ask for it again.
         phone.answer("approve")
 
+    def test_repeated_wrong_codes_lock_the_code(self, admin, client, phone):
+        admin.patch(f"/admin/users/{phone.user['id']}", json={"user_code": "7391"})
+        for _ in range(5):
+            _refused(client.authorize(login_hint="carol", user_code="0000"), "invalid_user_code")
+        # Locked: even the right code fails now, and no phone is bothered.
+        _refused(client.authorize(login_hint="carol", user_code="7391"), "invalid_user_code")
+        assert phone.pending() == []
+        # The operator sets a new code: a fresh start.
+        admin.patch(f"/admin/users/{phone.user['id']}", json={"user_code": "2468"})
+        assert client.authorize(login_hint="carol", user_code="2468").status_code == 200
+
     def test_a_user_without_a_code_cannot_pass_one(self, client, phone):
         _refused(client.authorize(login_hint="carol", user_code="1234"), "invalid_user_code")
 
@@ -248,6 +259,15 @@ class TestLoginHintToken:
         token = self._token(stranger, {"format": "opaque", "id": "carol"})
         _refused(client.authorize(login_hint_token=token), "invalid_request")
 
+    @pytest.mark.parametrize("exp", ["soon", [1], None, 1e400])
+    def test_an_exp_that_is_not_a_number_is_invalid(self, client, key, phone, exp):
+        token = key.sign({"sub_id": {"format": "opaque", "id": "carol"}, "exp": exp})
+        _refused(client.authorize(login_hint_token=token), "invalid_request")
+
+    def test_nul_inside_the_hint_is_invalid_not_an_error(self, client, key, phone):
+        token = self._token(key, {"format": "opaque", "id": "car\x00ol"})
+        _refused(client.authorize(login_hint_token=token), "invalid_request")
+
     def test_audience_must_be_us_and_format_known(self, client, key, phone):
         sub_id = {"format": "opaque", "id": "carol"}
         token = self._token(key, sub_id, aud="https://elsewhere.example")
@@ -278,6 +298,14 @@ class TestIdTokenHint:
         assert (sub == phone.user["id"]) == (subject_type == "public")
         assert client.authorize(id_token_hint=id_token).status_code == 200
         assert len(phone.pending()) == 1
+
+    def test_a_hint_with_odd_header_or_subject_is_refused_cleanly(self, admin, http, phone):
+        client = CibaClient.register(admin, http)
+        id_token = self._id_token(client, phone)
+        claims = jwt.decode(id_token, options={"verify_signature": False})
+        for kid in ("a\x00b", "x" * 500):
+            forged = ClientKey("EdDSA").sign(claims, {"kid": kid})
+            _refused(client.authorize(id_token_hint=forged), "invalid_request")
 
     def test_an_id_token_for_another_client_or_forged_is_refused(self, admin, http, phone, server):
         mine = CibaClient.register(admin, http)

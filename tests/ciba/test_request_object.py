@@ -91,6 +91,9 @@ def test_each_registered_claim_is_required(client, key, phone, server, claim):
         {"jti": ""},
         {"jti": 12345},
         {"requested_expiry": 1.5},
+        {"jti": "a\x00b"},
+        {"login_hint": "er\x00in"},
+        {"acr_values": "urn:\x00"},
         {"binding_message": ["not", "a", "string"]},
     ],
 )
