@@ -1,4 +1,5 @@
-"""CIBA: refresh tokens, the index of pairwise subjects (for id_token_hint), user code lockout.
+"""CIBA: refresh tokens, the index of pairwise subjects (for id_token_hint), user code lockout,
+indexes for the rate limits.
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("auth_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_auth_requests_client_recent", ["client_id", "created_at"])
+        batch_op.create_index("ix_auth_requests_user_recent", ["user_id", "created_at"])
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("user_code_failures", sa.Integer(), nullable=False, server_default="0")
@@ -61,6 +65,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("auth_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_auth_requests_user_recent")
+        batch_op.drop_index("ix_auth_requests_client_recent")
     op.drop_table("pairwise_subjects")
     op.drop_table("refresh_tokens")
     with op.batch_alter_table("users", schema=None) as batch_op:
