@@ -108,7 +108,18 @@ def serve(
         get_settings.cache_clear()
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
+        # Frames over the headless limit get an error frame from the app; this protocol-level cap
+        # only bounds memory for frames far beyond it.
+        ws_max_size=max(1 << 20, settings.headless_max_frame_bytes),
+    )
 
 
 # --- db ----------------------------------------------------------------------------------------

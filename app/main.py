@@ -15,6 +15,7 @@ from app.clients.endpoints import router as admin_clients
 from app.devices.admin_endpoints import router as admin_devices
 from app.devices.endpoints import router as devices
 from app.discovery.endpoints import router as discovery
+from app.headless.endpoint import router as headless
 from app.health import router as health
 from app.http import errors
 from app.scheduler import build_scheduler, outbox_worker
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         discovery,
         ciba,
         token,
+        headless,
         devices,
         admin_clients,
         admin_users,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -46,6 +47,8 @@ class Services:
     devices: DeviceService
     qr: QrCodes
     push: FcmSender | None
+    # Open headless sockets per client in this process (their cap is per process).
+    headless_sockets: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     async def start(cls, settings: Settings, db: Database | None = None) -> Services:

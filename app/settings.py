@@ -154,6 +154,25 @@ class Settings(BaseSettings):
         description="Authentication requests that may name one user per window; more get HTTP "
         "429 and the user's phone is not told (push-bombing protection).",
     )
+    headless_max_frame_bytes: int = Field(
+        8192, ge=1024, le=1048576, description="Largest frame a headless client may send."
+    )
+    headless_start_timeout: float = Field(
+        30, gt=0, description="Seconds a headless socket may stay open before its `start` frame."
+    )
+    headless_max_sockets_per_client: int = Field(
+        100,
+        gt=0,
+        description="Open headless sockets one client may hold in one server process; more are "
+        "closed with 1013 (try again later).",
+    )
+    ws_ping_interval: float = Field(
+        20,
+        gt=0,
+        description="Seconds between WebSocket pings (headless and device streams); a peer that "
+        "does not answer within `ws_ping_timeout` is disconnected.",
+    )
+    ws_ping_timeout: float = Field(20, gt=0, description="Seconds to wait for a pong.")
     fcm_credentials_file: str | None = Field(
         None,
         description="Path to a Firebase service-account JSON file. Unset: no push to phones; "

@@ -30,10 +30,10 @@ async def backchannel_authentication(request: Request, services: ServicesDep) ->
         raise UnauthorizedClient("the client is not registered for CIBA")
     if "request_uri" in form:
         raise RequestUriNotSupported("send the request object by value, in request")
-    ask = await params.validate(
-        await request_parameters(form, client, services, endpoint), client, services
-    )
     mode = client.meta.backchannel_token_delivery_mode or "poll"
+    ask = await params.validate(
+        await request_parameters(form, client, services, endpoint), client, services, mode=mode
+    )
     auth_request, auth_req_id = await start(services, client, ask, mode)
     body: dict[str, object] = {"auth_req_id": auth_req_id, "expires_in": ask.expires_in}
     if mode != "push":  # push clients never poll

@@ -53,7 +53,12 @@ class Ask:
 
 
 async def validate(
-    params: Mapping[str, Any], client: Client, services: Services, *, hint_required: bool = True
+    params: Mapping[str, Any],
+    client: Client,
+    services: Services,
+    *,
+    mode: str,
+    hint_required: bool = True,
 ) -> Ask:
     """Check the parameters in the order a client can best act on; raise the CIBA error."""
     for name in STRING_PARAMS:
@@ -62,7 +67,7 @@ async def validate(
                 raise InvalidRequest(f"{name} must be a string")
             refuse_nul(name, params[name])
     scope = _scope(params.get("scope"), client)
-    notification_token = _notification_token(params.get("client_notification_token"), client)
+    notification_token = _notification_token(params.get("client_notification_token"), mode)
     acr_values = params.get("acr_values") or None
     if acr_values is not None and len(acr_values) > 500:
         raise InvalidRequest("acr_values is too long")
@@ -96,9 +101,9 @@ def _scope(value: str | None, client: Client) -> str:
     return granted_scope(value, client)
 
 
-def _notification_token(value: str | None, client: Client) -> str | None:
-    if client.meta.backchannel_token_delivery_mode not in ("ping", "push"):
-        return None  # poll clients have nothing to receive it with; ignored
+def _notification_token(value: str | None, mode: str) -> str | None:
+    if mode not in ("ping", "push"):
+        return None  # poll and headless logins have nothing to receive it with; ignored
     if not value:
         raise InvalidRequest("client_notification_token is required in ping and push modes")
     if len(value) > NOTIFICATION_TOKEN_MAX or not B64TOKEN.match(value):

@@ -47,7 +47,13 @@ class LiveServer:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = make_settings(url)
         app = create_app(settings)
-        config = uvicorn.Config(app, log_config=None, lifespan="on", ws_ping_interval=None)
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            lifespan="on",
+            ws_ping_interval=settings.ws_ping_interval,
+            ws_ping_timeout=settings.ws_ping_timeout,
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

@@ -1,0 +1,238 @@
+"""WebSocket /headless: start a login, watch it live, get the tokens (API.md "Headless flow").
+
+Frames in: ``start`` (first, once), ``cancel``. Frames out: ``pending`` (with ``qr_uri`` when no
+hint named the user), ``qr`` (the rotating code), ``scanned``, then ``tokens``, ``cancelled`` or
+``error``, and a close with 1000. A protocol error gets an ``error`` frame with an OAuth code
+and a close with 1008 (1003 for a binary frame, 1009 for one over the size limit, 1013 when the
+client holds too many sockets). A headless request is a CIBA request whose result leaves through
+the socket: a socket that drops leaves it redeemable at /token with the CIBA grant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import time
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote_plus
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from app.ciba import params
+from app.ciba.flow import start as start_request
+from app.ciba.tokens import redeem
+from app.clients.metadata import CIBA
+from app.clients.models import Client
+from app.decoupled.models import AuthRequest
+from app.decoupled.states import Status
+from app.errors import (
+    ExpiredToken,
+    InvalidGrant,
+    InvalidRequest,
+    OAuthError,
+    TemporarilyUnavailable,
+    TokenAccessDenied,
+    TooManyRequests,
+    UnauthorizedClient,
+    describe,
+)
+from app.events import Subscription, request_topic
+from app.headless.messages import CLIENT_FRAME, Cancel, Start
+from app.http.deps import ServicesDep
+from app.services import Services
+from app.storage.types import utcnow
+
+router = APIRouter(tags=["headless"])
+
+PATH = "/headless"
+NORMAL, UNSUPPORTED, POLICY, TOO_BIG, TRY_LATER = 1000, 1003, 1008, 1009, 1013
+
+
+class Refused(Exception):
+    """End the socket with an error frame and a close code."""
+
+    def __init__(self, error: OAuthError, code: int = POLICY) -> None:
+        self.error, self.code = error, code
+
+
+@router.websocket(PATH)
+async def headless(websocket: WebSocket, services: ServicesDep) -> None:
+    await websocket.accept()
+    try:
+        await Session(websocket, services).run()
+    except Refused as refused:
+        with contextlib.suppress(Exception):  # the peer may be gone already
+            await websocket.send_json({"type": "error", **refused.error.body()})
+            await websocket.close(refused.code)
+    except WebSocketDisconnect:
+        pass  # the request, if any, stays redeemable at /token
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        self.ws = websocket
+        self.services = services
+        self.settings = services.settings
+
+    async def run(self) -> None:
+        try:
+            first = await asyncio.wait_for(self._frame(), self.settings.headless_start_timeout)
+        except TimeoutError:
+            raise Refused(InvalidRequest("no start frame in time")) from None
+        if not isinstance(first, Start):
+            raise Refused(InvalidRequest("the first frame must be start"))
+        client = await self._client(first)
+        with self._slot(client):
+            try:
+                ask = await params.validate(
+                    first.parameters(), client, self.services, mode="headless", hint_required=False
+                )
+                request, auth_req_id = await start_request(self.services, client, ask, "headless")
+            except TooManyRequests as exc:
+                raise Refused(exc, TRY_LATER) from None
+            except OAuthError as exc:
+                raise Refused(exc) from None
+            pending: dict[str, Any] = {
+                "type": "pending",
+                "auth_req_id": auth_req_id,
+                "expires_in": ask.expires_in,
+                "interval": request.interval,
+            }
+            if request.user_id is None:
+                pending["qr_uri"] = self.services.qr.uri(request)
+            await self.ws.send_json(pending)
+            await self._follow(request, client, auth_req_id)
+
+    async def _client(self, start: Start) -> Client:
+        credentials, authorization = start.credentials(), None
+        registered = await self.services.clients.get(start.client_id)
+        if (
+            registered is not None
+            and registered.meta.token_endpoint_auth_method == "client_secret_basic"
+            and "client_secret" in credentials
+        ):
+            # A frame has no Authorization header: both secret methods send client_secret, and
+            # it is checked as the Basic credentials it stands for.
+            secret = credentials.pop("client_secret")
+            pair = f"{quote_plus(start.client_id)}:{quote_plus(secret)}".encode()
+            authorization = "Basic " + base64.b64encode(pair).decode()
+        try:
+            client = await self.services.authenticator.authenticate(
+                credentials, authorization, self.settings.endpoint(PATH)
+            )
+        except OAuthError as exc:
+            raise Refused(exc) from None
+        if CIBA not in client.meta.grant_types:
+            raise Refused(UnauthorizedClient("the client is not registered for CIBA"))
+        return client
+
+    @contextmanager
+    def _slot(self, client: Client) -> Any:
+        """At most ``headless_max_sockets_per_client`` open logins per client and process."""
+        open_sockets = self.services.headless_sockets
+        if open_sockets[client.client_id] >= self.settings.headless_max_sockets_per_client:
+            raise Refused(TemporarilyUnavailable("too many open headless sockets"), TRY_LATER)
+        open_sockets[client.client_id] += 1
+        try:
+            yield
+        finally:
+            open_sockets[client.client_id] -= 1
+            if not open_sockets[client.client_id]:
+                del open_sockets[client.client_id]
+
+    async def _frame(self) -> Start | Cancel:
+        """The next client frame, strictly checked."""
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:
+            raise Refused(InvalidRequest("frames must be JSON text, not binary"), UNSUPPORTED)
+        if len(text.encode()) > self.settings.headless_max_frame_bytes:
+            limit = self.settings.headless_max_frame_bytes
+            raise Refused(InvalidRequest(f"frames are limited to {limit} bytes"), TOO_BIG)
+        try:
+            return CLIENT_FRAME.validate_python(json.loads(text))
+        except json.JSONDecodeError:
+            raise Refused(InvalidRequest("the frame is not JSON")) from None
+        except ValidationError as exc:
+            raise Refused(InvalidRequest(describe(exc))) from None
+
+    async def _follow(self, request: AuthRequest, client: Client, auth_req_id: str) -> None:
+        """Relay progress until the request ends: each wake-up (an event, a frame, the QR tick,
+        the expiry) re-reads the request."""
+        async with self.services.bus.subscribe([request_topic(request.id)]) as events:
+            reader = asyncio.ensure_future(self._frame())
+            scanned = False
+            try:
+                while True:
+                    current = await self.services.requests.get(request.id) or request
+                    if current.claimed_at is not None and not scanned:
+                        scanned = True
+                        await self.ws.send_json({"type": "scanned"})
+                    if await self._finish(current, client, auth_req_id):
+                        return
+                    if await self._wait(current, events, reader):
+                        frame = reader.result()
+                        reader = asyncio.ensure_future(self._frame())
+                        if isinstance(frame, Start):
+                            raise Refused(InvalidRequest("start was already sent"))
+                        await self.services.requests.transition(current.id, Status.CANCELLED)
+            finally:
+                reader.cancel()
+
+    async def _wait(
+        self, request: AuthRequest, events: Subscription, reader: asyncio.Future[Any]
+    ) -> bool:
+        """Sleep until something may have changed; True when the client sent a frame. Sends
+        the next QR code when its time comes."""
+        period = self.settings.qr_rotation_seconds
+        open_qr = request.user_id is None and request.qr_secret is not None
+        until_expiry = (request.expires_at - utcnow()).total_seconds() + 0.5
+        timeout = max(0.0, min(until_expiry, period - time.time() % period if open_qr else 1e9))
+        event = asyncio.ensure_future(events.get(timeout))
+        await asyncio.wait({event, reader}, return_when=asyncio.FIRST_COMPLETED)
+        timed_out = event.done() and event.result() is None
+        event.cancel()
+        if reader.done():
+            reader.result()  # a protocol error or a disconnect rises here
+            return True
+        if open_qr and timed_out:
+            await self.ws.send_json({"type": "qr", "qr_uri": self.services.qr.uri(request)})
+        return False
+
+    async def _finish(self, request: AuthRequest, client: Client, auth_req_id: str) -> bool:
+        """Send the result and close if the request has one."""
+        status = Status(request.status)
+        if status == Status.PENDING and request.expires_at > utcnow():
+            return False
+        frame: dict[str, Any]
+        if status == Status.APPROVED:
+            try:
+                body = await redeem(self.services, request, client, auth_req_id)
+                frame = (
+                    {"type": "tokens", **body}
+                    if body is not None
+                    else _error(InvalidGrant("the auth_req_id was redeemed elsewhere"))
+                )
+            except TokenAccessDenied as exc:
+                frame = _error(exc)
+        elif status == Status.CANCELLED:
+            frame = {"type": "cancelled"}
+        elif status == Status.DENIED:
+            frame = _error(TokenAccessDenied("the user denied the request"))
+        elif status == Status.CONSUMED:
+            frame = _error(InvalidGrant("the auth_req_id was redeemed at /token"))
+        else:
+            frame = _error(ExpiredToken("the request expired before the user answered"))
+        await self.ws.send_json(frame)
+        await self.ws.close(NORMAL)
+        return True
+
+
+def _error(exc: OAuthError) -> dict[str, Any]:
+    return {"type": "error", **exc.body()}
