@@ -49,6 +49,33 @@ def main() -> None:
     cli()
 
 
+@cli.command("headless-login")
+def headless_login(
+    client_id: Annotated[str, typer.Option(help="The client's client_id.")],
+    client_secret: Annotated[
+        str, typer.Option(envvar="BACKCHANNEL_CLIENT_SECRET", help="The client's secret.")
+    ],
+    issuer: Annotated[
+        str | None, typer.Option(help="The server (default: BACKCHANNEL_ISSUER).")
+    ] = None,
+    login_hint: Annotated[
+        str | None, typer.Option(help="Username, email or phone; omit to log in by QR.")
+    ] = None,
+    scope: Annotated[str, typer.Option(help="Scopes to ask for.")] = "openid",
+    binding_message: Annotated[str | None, typer.Option(help="Shown on the phone.")] = None,
+) -> None:
+    """Log in through the headless WebSocket: prints the QR (or waits for the push), then the
+    tokens as JSON."""
+    from app.headless.client import headless_login as run
+
+    start = {"client_id": client_id, "client_secret": client_secret, "scope": scope}
+    if login_hint:
+        start["login_hint"] = login_hint
+    if binding_message:
+        start["binding_message"] = binding_message
+    raise typer.Exit(asyncio.run(run(issuer or _settings().issuer, start)))
+
+
 def _settings() -> Settings:
     try:
         return get_settings()

@@ -1,0 +1,46 @@
+"""A reference headless client (``backchannel headless-login``): the quickest way to watch the
+flow work, and a readable example for integrators. Progress and the QR code go to stderr; the
+token response goes to stdout as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+import websockets
+
+
+def websocket_url(issuer: str) -> str:
+    return issuer.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/headless"
+
+
+async def headless_login(
+    issuer: str, start: dict[str, Any], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
+    """Run one login; returns the exit status (0 with tokens, 1 otherwise)."""
+    import segno
+
+    async with websockets.connect(websocket_url(issuer)) as ws:
+        await ws.send(json.dumps({"type": "start", **start}))
+        async for raw in ws:
+            frame = json.loads(raw)
+            kind = frame.get("type")
+            if kind == "pending":
+                err.write(f"waiting for approval (expires in {frame['expires_in']} s)\n")
+            err.flush()
+            if kind in ("pending", "qr") and "qr_uri" in frame:
+                err.write("scan with an enrolled authenticator:\n")
+                segno.make(frame["qr_uri"], error="m").terminal(out=err, compact=True)
+                err.write(frame["qr_uri"] + "\n")
+            elif kind == "scanned":
+                err.write("scanned: approve on the phone\n")
+            elif kind == "tokens":
+                out.write(json.dumps({k: v for k, v in frame.items() if k != "type"}, indent=2))
+                out.write("\n")
+                return 0
+            elif kind in ("error", "cancelled"):
+                err.write(f"{frame.get('error', kind)}: {frame.get('error_description', '')}\n")
+                return 1
+    err.write("the server closed the connection\n")
+    return 1
