@@ -11,61 +11,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
+from bench.common import ADMIN, CIBA, report, server
 from tests.support.device import SimulatedDevice
 from tests.support.receiver import Receiver
 
-CIBA = "urn:openid:params:grant-type:ciba"
-ADMIN = "bench-admin-token-0123456789abcdefghijklmnop"
-BIN = Path(sys.executable).parent / "backchannel"
-
-
-@contextmanager
-def server(database_url: str | None) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    folder = tempfile.mkdtemp(prefix="bench-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
-    env.update(
-        BACKCHANNEL_ISSUER=url,
-        BACKCHANNEL_DATABASE_URL=database_url or f"sqlite:///{folder}/bench.db",
-        BACKCHANNEL_ADMIN_TOKEN=ADMIN,
-        BACKCHANNEL_LOG_LEVEL="WARNING",
-        BACKCHANNEL_CIBA_POLL_INTERVAL="1",
-        BACKCHANNEL_RATE_LIMIT_PER_CLIENT="100000000",
-        BACKCHANNEL_RATE_LIMIT_PER_USER="100000000",
-    )
-    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+# A 1 s interval so that plain polling is measured at its fastest; no rate limits.
+CIBA_ENV = {
+    "BACKCHANNEL_CIBA_POLL_INTERVAL": "1",
+    "BACKCHANNEL_RATE_LIMIT_PER_CLIENT": "100000000",
+    "BACKCHANNEL_RATE_LIMIT_PER_USER": "100000000",
+}
 
 
 class Bench:
@@ -143,15 +104,6 @@ async def throughput(
     print(f"{label:<34} {rate:8.0f} req/s   ({total} in {elapsed:.2f} s, {concurrency} at once)")
 
 
-def report(label: str, samples: list[float]) -> None:
-    ms = sorted(s * 1000 for s in samples)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    print(
-        f"{label:<34} p50 {statistics.median(ms):7.1f} ms   p95 {p95:7.1f} ms   "
-        f"max {ms[-1]:7.1f} ms   (n={len(ms)})"
-    )
-
-
 async def latency_poll(bench: Bench, prefer: str | None) -> float:
     auth_req_id = await bench.authorize()
     headers = {"prefer": prefer} if prefer else {}
@@ -189,14 +141,12 @@ async def latency_notified(bench: Bench, mode: str) -> float:
 
 
 async def main(args: argparse.Namespace) -> None:
-    with Receiver.start() as receiver, server(os.environ.get("BACKCHANNEL_DATABASE_URL")) as url:
+    with Receiver.start() as receiver, server(CIBA_ENV) as (url, _):
         receiver.default = (204, b"")
         limits = httpx.Limits(max_connections=args.concurrency * 2)
         async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
             bench = Bench(url, http, receiver)
             await bench.setup()
-            database = os.environ.get("BACKCHANNEL_DATABASE_URL", "an SQLite file")
-            print(f"server {url}, database {database}")
             ids: list[str] = []
 
             async def start(_: int) -> None:
