@@ -77,6 +77,7 @@ class Session:
         self.ws = websocket
         self.services = services
         self.settings = services.settings
+        self.qr_sent: str | None = None
 
     async def run(self) -> None:
         try:
@@ -103,7 +104,7 @@ class Session:
                 "interval": request.interval,
             }
             if request.user_id is None:
-                pending["qr_uri"] = self.services.qr.uri(request)
+                pending["qr_uri"] = self.qr_sent = self.services.qr.uri(request)
             await self.ws.send_json(pending)
             await self._follow(request, client, auth_req_id)
 
@@ -193,7 +194,9 @@ class Session:
         period = self.settings.qr_rotation_seconds
         open_qr = request.user_id is None and request.qr_secret is not None
         until_expiry = (request.expires_at - utcnow()).total_seconds() + 0.5
-        timeout = max(0.0, min(until_expiry, period - time.time() % period if open_qr else 1e9))
+        # Wake just after the step boundary (timers may fire a hair early).
+        next_step = period - time.time() % period + 0.01
+        timeout = max(0.0, min(until_expiry, next_step if open_qr else 1e9))
         event = asyncio.ensure_future(events.get(timeout))
         await asyncio.wait({event, reader}, return_when=asyncio.FIRST_COMPLETED)
         timed_out = event.done() and event.result() is None
@@ -202,7 +205,10 @@ class Session:
             reader.result()  # a protocol error or a disconnect rises here
             return True
         if open_qr and timed_out:
-            await self.ws.send_json({"type": "qr", "qr_uri": self.services.qr.uri(request)})
+            uri = self.services.qr.uri(request)
+            if uri != self.qr_sent:
+                self.qr_sent = uri
+                await self.ws.send_json({"type": "qr", "qr_uri": uri})
         return False
 
     async def _finish(self, request: AuthRequest, client: Client, auth_req_id: str) -> bool:
