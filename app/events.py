@@ -1,7 +1,8 @@
 """Publish/subscribe for request transitions, so waiting code never polls the database.
 
-The interface is deliberately narrow (publish a dict on a topic; subscribe to topics) so a
-cross-replica implementation over PostgreSQL LISTEN/NOTIFY can replace the in-process one.
+The interface is deliberately narrow (publish a dict on a topic; subscribe to topics):
+``InProcessBus`` serves one process (the SQLite default), ``PostgresBus`` carries events between
+replicas over PostgreSQL LISTEN/NOTIFY.
 Events are hints that something changed: a subscriber re-reads the state it cares about from the
 database, so a missed or duplicated event costs a little latency, never correctness.
 """
@@ -9,10 +10,18 @@ database, so a missed or duplicated event costs a little latency, never correctn
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
+import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
+
+import psycopg
+
+log = logging.getLogger("backchannel.events")
 
 Event = dict[str, Any]
 
@@ -79,3 +88,70 @@ def user_topic(user_id: str) -> str:
 
 
 OUTBOX_TOPIC = "outbox"
+
+
+class PostgresBus:
+    """Events across replicas over PostgreSQL LISTEN/NOTIFY (DESIGN.md "Scale out").
+
+    ``publish`` delivers to this process at once and queues a NOTIFY; a listening connection
+    delivers the other replicas' events here. A lost connection is re-opened; events missed
+    meanwhile cost waiting code a little latency (it re-reads the state on its next wake-up),
+    never correctness.
+    """
+
+    CHANNEL = "backchannel_events"
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.local = InProcessBus()
+        self.origin = uuid.uuid4().hex
+        self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=10000)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listening = asyncio.Event()
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._forever(self._listen)),
+            asyncio.create_task(self._forever(self._send)),
+        ]
+        with contextlib.suppress(TimeoutError):  # not fatal: it keeps trying in the background
+            await asyncio.wait_for(self._listening.wait(), 10)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def publish(self, topic: str, event: Event) -> None:
+        self.local.publish(topic, event)
+        message = json.dumps({"origin": self.origin, "topic": topic, "event": event})
+        with contextlib.suppress(asyncio.QueueFull):  # a hint, not a record: drop when swamped
+            self._outgoing.put_nowait(message)
+
+    def subscribe(self, topics: Iterable[str]) -> Any:
+        return self.local.subscribe(topics)
+
+    async def _listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            await conn.execute(f"LISTEN {self.CHANNEL}")
+            self._listening.set()
+            async for notify in conn.notifies():
+                message = json.loads(notify.payload)
+                if message["origin"] != self.origin:
+                    self.local.publish(message["topic"], message["event"])
+
+    async def _send(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            while True:
+                message = await self._outgoing.get()
+                await conn.execute("SELECT pg_notify(%s, %s)", (self.CHANNEL, message))
+
+    async def _forever(self, run: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("event bus connection lost; reconnecting", exc_info=True)
+                await asyncio.sleep(1)

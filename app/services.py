@@ -15,7 +15,7 @@ from app.clients.service import ClientService
 from app.decoupled.qr import QrCodes
 from app.decoupled.service import RequestService
 from app.devices.service import DeviceService
-from app.events import InProcessBus
+from app.events import InProcessBus, PostgresBus
 from app.keys.encryption import SecretBox
 from app.keys.secrets import server_secret
 from app.keys.service import KeyStore
@@ -41,7 +41,7 @@ class Services:
     subjects: SubjectService
     authenticator: ClientAuthenticator
     minter: TokenMinter
-    bus: InProcessBus
+    bus: InProcessBus | PostgresBus
     outbox: Outbox
     requests: RequestService
     devices: DeviceService
@@ -68,7 +68,12 @@ class Services:
         )
         http = outbound_client()
         clients = ClientService(db, settings)
-        bus = InProcessBus()
+        # One process on SQLite; replicas share PostgreSQL, and their events with it.
+        bus: InProcessBus | PostgresBus = (
+            PostgresBus(db.conninfo) if db.is_postgres else InProcessBus()
+        )
+        if isinstance(bus, PostgresBus):
+            await bus.start()
         outbox = Outbox(
             db,
             bus,
@@ -105,5 +110,7 @@ class Services:
         if self.push:
             # firebase-admin closes its async client with asyncio.run(): not from inside a loop.
             await asyncio.to_thread(self.push.close)
+        if isinstance(self.bus, PostgresBus):
+            await self.bus.close()
         await self.http.aclose()
         await self.db.dispose()

@@ -50,6 +50,9 @@ router = APIRouter(tags=["headless"])
 
 PATH = "/headless"
 NORMAL, UNSUPPORTED, POLICY, TOO_BIG, TRY_LATER = 1000, 1003, 1008, 1009, 1013
+# Events are hints: should one be lost (a replica's bus reconnecting), a waiting socket still
+# re-reads its request this often.
+RECHECK_SECONDS = 15.0
 
 
 class Refused(Exception):
@@ -196,7 +199,7 @@ class Session:
         until_expiry = (request.expires_at - utcnow()).total_seconds() + 0.5
         # Wake just after the step boundary (timers may fire a hair early).
         next_step = period - time.time() % period + 0.01
-        timeout = max(0.0, min(until_expiry, next_step if open_qr else 1e9))
+        timeout = max(0.0, min(until_expiry, next_step if open_qr else RECHECK_SECONDS))
         event = asyncio.ensure_future(events.get(timeout))
         await asyncio.wait({event, reader}, return_when=asyncio.FIRST_COMPLETED)
         timed_out = event.done() and event.result() is None

@@ -95,5 +95,10 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    @property
+    def conninfo(self) -> str:
+        """A libpq URI for a plain psycopg connection (LISTEN/NOTIFY) to the same database."""
+        return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
