@@ -23,6 +23,8 @@ import psycopg
 
 log = logging.getLogger("backchannel.events")
 
+MAX_NOTIFY_BYTES = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
+
 Event = dict[str, Any]
 
 
@@ -125,6 +127,9 @@ class PostgresBus:
     def publish(self, topic: str, event: Event) -> None:
         self.local.publish(topic, event)
         message = json.dumps({"origin": self.origin, "topic": topic, "event": event})
+        if len(message.encode()) > MAX_NOTIFY_BYTES:
+            log.warning("event too large for NOTIFY; delivered in this process only")
+            return
         with contextlib.suppress(asyncio.QueueFull):  # a hint, not a record: drop when swamped
             self._outgoing.put_nowait(message)
 
@@ -132,19 +137,36 @@ class PostgresBus:
         return self.local.subscribe(topics)
 
     async def _listen(self) -> None:
-        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+        async with await self._connect() as conn:
             await conn.execute(f"LISTEN {self.CHANNEL}")
             self._listening.set()
             async for notify in conn.notifies():
-                message = json.loads(notify.payload)
-                if message["origin"] != self.origin:
-                    self.local.publish(message["topic"], message["event"])
+                try:
+                    message = json.loads(notify.payload)
+                    origin, topic, event = message["origin"], message["topic"], message["event"]
+                except (ValueError, TypeError, KeyError):
+                    log.warning("ignored a malformed notification on %s", self.CHANNEL)
+                    continue
+                if origin != self.origin and isinstance(event, dict):
+                    self.local.publish(str(topic), event)
 
     async def _send(self) -> None:
-        async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+        async with await self._connect() as conn:
             while True:
                 message = await self._outgoing.get()
                 await conn.execute("SELECT pg_notify(%s, %s)", (self.CHANNEL, message))
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        # TCP keepalives: a link that dies silently (failover, NAT) is noticed within a minute
+        # and the connection re-opened, instead of LISTENing on a dead socket for ever.
+        return await psycopg.AsyncConnection.connect(
+            self.conninfo,
+            autocommit=True,
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+        )
 
     async def _forever(self, run: Callable[[], Awaitable[None]]) -> None:
         while True:

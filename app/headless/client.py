@@ -19,6 +19,14 @@ async def headless_login(
     issuer: str, start: dict[str, Any], *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """Run one login; returns the exit status (0 with tokens, 1 otherwise)."""
+    try:
+        return await _login(issuer, start, out, err)
+    except (OSError, websockets.WebSocketException) as exc:
+        err.write(f"connection failed: {exc}\n")
+        return 1
+
+
+async def _login(issuer: str, start: dict[str, Any], out: TextIO, err: TextIO) -> int:
     import segno
 
     async with websockets.connect(websocket_url(issuer)) as ws:
@@ -27,6 +35,7 @@ async def headless_login(
             frame = json.loads(raw)
             kind = frame.get("type")
             if kind == "pending":
+                err.write(f"auth_req_id {frame['auth_req_id']} (redeemable at /token)\n")
                 err.write(f"waiting for approval (expires in {frame['expires_in']} s)\n")
             err.flush()
             if kind in ("pending", "qr") and "qr_uri" in frame:

@@ -161,7 +161,7 @@ class Session:
             raise Refused(InvalidRequest(f"frames are limited to {limit} bytes"), TOO_BIG)
         try:
             return CLIENT_FRAME.validate_python(json.loads(text))
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[…" recurses
             raise Refused(InvalidRequest("the frame is not JSON")) from None
         except ValidationError as exc:
             raise Refused(InvalidRequest(describe(exc))) from None
@@ -178,6 +178,8 @@ class Session:
                     if current.claimed_at is not None and not scanned:
                         scanned = True
                         await self.ws.send_json({"type": "scanned"})
+                    if reader.done() and reader.exception() is not None:
+                        reader.result()  # gone or misbehaving: leave the result to /token
                     if await self._finish(current, client, auth_req_id):
                         return
                     if await self._wait(current, events, reader):
@@ -188,6 +190,8 @@ class Session:
                         await self.services.requests.transition(current.id, Status.CANCELLED)
             finally:
                 reader.cancel()
+                with contextlib.suppress(BaseException):  # collect it: no "never retrieved"
+                    await reader
 
     async def _wait(
         self, request: AuthRequest, events: Subscription, reader: asyncio.Future[Any]
@@ -201,9 +205,11 @@ class Session:
         next_step = period - time.time() % period + 0.01
         timeout = max(0.0, min(until_expiry, next_step if open_qr else RECHECK_SECONDS))
         event = asyncio.ensure_future(events.get(timeout))
-        await asyncio.wait({event, reader}, return_when=asyncio.FIRST_COMPLETED)
-        timed_out = event.done() and event.result() is None
-        event.cancel()
+        try:
+            await asyncio.wait({event, reader}, return_when=asyncio.FIRST_COMPLETED)
+            timed_out = event.done() and event.result() is None
+        finally:
+            event.cancel()
         if reader.done():
             reader.result()  # a protocol error or a disconnect rises here
             return True
@@ -223,11 +229,14 @@ class Session:
         if status == Status.APPROVED:
             try:
                 body = await redeem(self.services, request, client, auth_req_id)
-                frame = (
-                    {"type": "tokens", **body}
-                    if body is not None
-                    else _error(InvalidGrant("the auth_req_id was redeemed elsewhere"))
-                )
+                if body is not None:
+                    frame = {"type": "tokens", **body}
+                elif (now := await self.services.requests.get(request.id)) and (
+                    now.status == Status.CONSUMED
+                ):
+                    frame = _error(InvalidGrant("the auth_req_id was redeemed elsewhere"))
+                else:  # it expired between the read and the redemption
+                    frame = _error(ExpiredToken("the request expired before it was redeemed"))
             except TokenAccessDenied as exc:
                 frame = _error(exc)
         elif status == Status.CANCELLED:

@@ -25,6 +25,7 @@ class Start(BaseModel):
     id_token_hint: str | None = None
     binding_message: str | None = None
     acr_values: str | None = None
+    user_code: str | None = None
     requested_expiry: int | str | None = None
 
     def credentials(self) -> dict[str, str]:
@@ -41,6 +42,7 @@ class Start(BaseModel):
             "id_token_hint",
             "binding_message",
             "acr_values",
+            "user_code",
             "requested_expiry",
         )
         return {f: v for f in fields if (v := getattr(self, f)) is not None}

@@ -120,6 +120,33 @@ def test_a_dropped_socket_leaves_the_request_redeemable_at_token(client, phone, 
     assert "id_token" in response.json()
 
 
+def test_a_push_client_may_redeem_a_dropped_headless_login_at_token(admin, http, phone, server):
+    push = CibaClient.register(
+        admin,
+        http,
+        backchannel_token_delivery_mode="push",
+        backchannel_client_notification_endpoint=server.url + "/cb",
+    )
+    with _ws(server) as ws:
+        ws.send(json.dumps(_start(push, login_hint="hana")))
+        auth_req_id = _recv(ws)["auth_req_id"]
+    phone.answer("approve")
+    assert push.poll(auth_req_id).status_code == 200
+
+
+def test_a_user_code_client_sends_the_code_in_start(admin, http, phone, server):
+    coded = CibaClient.register(admin, http, backchannel_user_code_parameter=True)
+    admin.patch(f"/admin/users/{phone.user['id']}", json={"user_code": "5150"})
+    with _ws(server) as ws:
+        ws.send(json.dumps(_start(coded, login_hint="hana", user_code="0000")))
+        assert _recv(ws)["error"] == "invalid_user_code"
+    with _ws(server) as ws:
+        ws.send(json.dumps(_start(coded, login_hint="hana", user_code="5150")))
+        assert _recv(ws)["type"] == "pending"
+        phone.answer("approve")  # checked at the start: the phone does not ask again
+        assert _recv(ws)["type"] == "tokens"
+
+
 def test_bad_credentials_are_invalid_client(client, phone, server):
     for frame in (
         {**_start(client, login_hint="hana"), "client_secret": "wrong"},
@@ -153,6 +180,7 @@ def test_the_same_checks_as_bc_authorize(client, phone, server):
         (b"\x00\x01binary", 1003),
         ("x" * 9000, 1009),
         ("not json", 1008),
+        ("[" * 5000, 1008),  # nests deeper than the JSON parser recurses
         (json.dumps({"type": "hello"}), 1008),
         (json.dumps({"type": "start"}), 1008),  # missing fields
         (json.dumps({"type": "cancel"}), 1008),  # cancel before start
