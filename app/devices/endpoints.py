@@ -17,10 +17,14 @@ from app.errors import InvalidRequest, NotFound, OAuthError
 from app.events import user_topic
 from app.http.deps import JsonBody, ServicesDep
 from app.services import Services
+from app.storage.types import utcnow
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
 FIRST_FRAME_TIMEOUT = 10.0
+# Events are hints: a quiet stream compares its list with the database this often, so an event
+# lost on the way (a replica's bus reconnecting) delays a request, never hides it.
+RECHECK_SECONDS = 15.0
 
 
 def _bearer(value: str | None) -> str | None:
@@ -107,17 +111,24 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
         await websocket.send_json(
             {"type": "requests", "requests": [await request_view(services, r) for r in pending]}
         )
+        shown = {r.id for r in pending}
         closed = asyncio.ensure_future(_until_closed(websocket))
         try:
             while not closed.done():
-                next_event = asyncio.ensure_future(events.get())
+                next_event = asyncio.ensure_future(events.get(RECHECK_SECONDS))
                 await asyncio.wait({next_event, closed}, return_when=asyncio.FIRST_COMPLETED)
                 if not next_event.done():
                     next_event.cancel()
                     break
                 event = next_event.result()
                 if event is not None:
-                    await _forward(websocket, services, device, event)
+                    await _forward(websocket, services, device, event["request_id"], shown)
+                else:  # quiet for a while: catch up on anything a lost event did not tell
+                    current = {
+                        r.id for r in await services.requests.pending_for_user(device.user_id)
+                    }
+                    for request_id in (current - shown) | (shown - current):
+                        await _forward(websocket, services, device, request_id, shown)
         except WebSocketDisconnect:
             pass
         finally:
@@ -141,14 +152,19 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 
 async def _forward(
-    websocket: WebSocket, services: Services, device: Device, event: dict[str, Any]
+    websocket: WebSocket, services: Services, device: Device, request_id: str, shown: set[str]
 ) -> None:
-    request = await services.requests.get(event["request_id"])
+    request = await services.requests.get(request_id)
     if request is None or request.user_id != device.user_id:
+        shown.discard(request_id)
         return
     if request.status == Status.PENDING:
+        if request.expires_at <= utcnow():
+            return  # overdue; its expiry (and the closed frame) follows
+        shown.add(request.id)
         await websocket.send_json(
             {"type": "request", "request": await request_view(services, request)}
         )
     else:
+        shown.discard(request.id)
         await websocket.send_json({"type": "closed", "id": request.id, "status": request.status})

@@ -285,3 +285,39 @@ def test_cli_enroll_prints_a_qr_and_a_usable_code(
     assert enrollment["enrollment_uri"].startswith(server.url + "/authenticator#enrollment_code=")
     SimulatedDevice(server.url).enroll(http, enrollment["enrollment_code"])
     assert len(admin.get(f"/admin/users/{alice['id']}/devices").json()) == 1
+
+
+def test_a_quiet_stream_catches_up_on_a_request_whose_event_was_lost(
+    admin, http, server, alice, client, monkeypatch
+):
+    from datetime import timedelta
+
+    import app.devices.endpoints
+    from app.decoupled.models import AuthRequest
+    from app.decoupled.states import Status
+    from app.storage.types import utcnow
+
+    monkeypatch.setattr(app.devices.endpoints, "RECHECK_SECONDS", 0.3)
+    device = enroll_new_device(admin, http, server.url, alice["id"])
+    with connect(_ws_url(server, f"/devices/me/stream?assertion={device.assertion()}")) as stream:
+        assert json.loads(stream.recv(timeout=5))["requests"] == []
+
+        async def insert_silently(s):  # a row no event announces, as if the event were lost
+            async with s.db.session() as session:
+                session.add(
+                    AuthRequest(
+                        id="silent-1",
+                        auth_req_id_hash="h-silent-1",
+                        client_id=client["client_id"],
+                        user_id=alice["id"],
+                        status=Status.PENDING,
+                        mode="poll",
+                        scope="openid",
+                        expires_at=utcnow() + timedelta(minutes=2),
+                    )
+                )
+                await session.commit()
+
+        server.call(insert_silently)
+        frame = json.loads(stream.recv(timeout=3))
+        assert frame["type"] == "request" and frame["request"]["id"] == "silent-1"
