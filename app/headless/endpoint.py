@@ -159,6 +159,8 @@ class Session:
         if len(text.encode()) > self.settings.headless_max_frame_bytes:
             limit = self.settings.headless_max_frame_bytes
             raise Refused(InvalidRequest(f"frames are limited to {limit} bytes"), TOO_BIG)
+        if "\\u0000" in text:  # NUL never belongs in what we look up or store (as in forms)
+            raise Refused(InvalidRequest("frames must not contain NUL characters"))
         try:
             return CLIENT_FRAME.validate_python(json.loads(text))
         except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[…" recurses

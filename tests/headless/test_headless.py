@@ -181,6 +181,7 @@ def test_the_same_checks_as_bc_authorize(client, phone, server):
         ("x" * 9000, 1009),
         ("not json", 1008),
         ("[" * 5000, 1008),  # nests deeper than the JSON parser recurses
+        (json.dumps({"type": "start", "client_id": "a\u0000b", "scope": "openid"}), 1008),
         (json.dumps({"type": "hello"}), 1008),
         (json.dumps({"type": "start"}), 1008),  # missing fields
         (json.dumps({"type": "cancel"}), 1008),  # cancel before start
