@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -65,7 +65,7 @@ class ClientNotifications:
     async def effects(
         self, session: AsyncSession, request: AuthRequest, status: Status
     ) -> Sequence[OutboxMessage]:
-        give_up = max(request.expires_at, utcnow() + MIN_DELIVERY_WINDOW)
+        give_up = _give_up_at(request)
         ids = {"request_id": request.id}
         if request.mode == "ping" and status in (Status.APPROVED, Status.DENIED):
             return [new_message(PING, ids, give_up_at=give_up)]
@@ -98,8 +98,8 @@ class ClientNotifications:
 
         async def stage(session: AsyncSession, consumed: AuthRequest, body: dict[str, Any]) -> None:
             sealed = {**body, "auth_req_id": consumed.extra["auth_req_id"]}
-            give_up = max(consumed.expires_at, utcnow() + MIN_DELIVERY_WINDOW)
-            message = new_message(PUSH, {"request_id": consumed.id, SEALED: sealed}, give_up)
+            payload = {"request_id": consumed.id, SEALED: sealed}
+            message = new_message(PUSH, payload, _give_up_at(consumed))
             Outbox.add(session, [message])
 
         try:
@@ -153,3 +153,8 @@ class ClientNotifications:
                 f"the notification endpoint redirected ({code}); redirects are not followed"
             )
         raise GiveUp(f"the notification endpoint refused the notification ({code})")
+
+
+def _give_up_at(request: AuthRequest) -> datetime:
+    """Deliveries are retried until the request expires, and for at least a minute."""
+    return max(request.expires_at, utcnow() + MIN_DELIVERY_WINDOW)
