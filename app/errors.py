@@ -164,6 +164,18 @@ class InvalidToken(OAuthError):
         super().__init__(description, detail=detail, headers={"WWW-Authenticate": challenge})
 
 
+class InsufficientScope(OAuthError):
+    """The request requires higher privileges than provided by the access token (RFC 6750
+    §3.1): 403 with a Bearer challenge."""
+
+    error = "insufficient_scope"
+    status_code = 403
+
+    def __init__(self, description: str, *, scope: str) -> None:
+        challenge = f'Bearer realm="backchannel", error="insufficient_scope", scope="{scope}"'
+        super().__init__(description, headers={"WWW-Authenticate": challenge})
+
+
 def refuse_nul(name: str, value: str) -> str:
     """NUL never belongs in text we store or look up (PostgreSQL refuses it): ``invalid_request``.
     Forms are checked on arrival; this is for text that arrives inside JWTs."""

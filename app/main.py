@@ -23,7 +23,10 @@ from app.services import Services
 from app.settings import Settings, get_settings
 from app.storage.migrations import upgrade
 from app.tokens.endpoints import router as token
+from app.tokens.introspect import router as introspect
+from app.tokens.revoke import router as revoke
 from app.users.endpoints import router as admin_users
+from app.users.userinfo import router as userinfo
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -63,6 +66,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         discovery,
         ciba,
         token,
+        revoke,
+        introspect,
+        userinfo,
         headless,
         devices,
         admin_clients,

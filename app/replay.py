@@ -35,6 +35,11 @@ async def use_once(db: Database, issuer: str, jti: str, expires_at: datetime) ->
     return True
 
 
+async def was_used(db: Database, issuer: str, jti: str) -> bool:
+    async with db.session() as session:
+        return await session.get(UsedJti, (issuer, jti)) is not None
+
+
 async def purge_expired(db: Database, now: datetime | None = None) -> int:
     async with db.session() as session:
         result = await session.exec(

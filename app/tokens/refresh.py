@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, ForeignKey, String
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, ForeignKey, String, update
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.hashing import hash_secret, new_secret
@@ -78,3 +78,21 @@ def issue_refresh_token(
         )
     )
     return token
+
+
+async def find_refresh_token(session: AsyncSession, token: str) -> RefreshToken | None:
+    query = select(RefreshToken).where(RefreshToken.token_hash == hash_secret(token))
+    return (await session.exec(query)).first()
+
+
+def is_live(token: RefreshToken, now: datetime) -> bool:
+    return token.rotated_at is None and token.revoked_at is None and token.expires_at > now
+
+
+async def revoke_family(session: AsyncSession, family_id: str, now: datetime) -> None:
+    """Revoke every token rotated from the same grant (in the caller's transaction)."""
+    await session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )

@@ -13,15 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from app.clients.metadata import REFRESH_TOKEN
 from app.errors import InvalidGrant, InvalidRequest, InvalidScope
-from app.hashing import hash_secret
 from app.storage.types import utcnow
 from app.tokens.grant import TokenRequest
 from app.tokens.mint import Authentication
-from app.tokens.refresh import RefreshToken, issue_refresh_token
+from app.tokens.refresh import (
+    RefreshToken,
+    find_refresh_token,
+    issue_refresh_token,
+    revoke_family,
+)
 from app.users.models import User
 
 
@@ -35,8 +39,7 @@ class RefreshTokenGrant:
         services, client = request.services, request.client
         now = utcnow()
         async with services.db.session() as session:
-            query = select(RefreshToken).where(RefreshToken.token_hash == hash_secret(presented))
-            token = (await session.exec(query)).first()
+            token = await find_refresh_token(session, presented)
             if token is None or token.client_id != client.client_id:
                 raise InvalidGrant("unknown refresh_token")
             if token.revoked_at is not None or token.expires_at <= now:
@@ -55,14 +58,7 @@ class RefreshTokenGrant:
                 .values(rotated_at=now)
             )
             if rotated.rowcount != 1:  # used before: revoke the whole family
-                await session.exec(
-                    update(RefreshToken)
-                    .where(
-                        col(RefreshToken.family_id) == token.family_id,
-                        col(RefreshToken.revoked_at).is_(None),
-                    )
-                    .values(revoked_at=now)
-                )
+                await revoke_family(session, token.family_id, now)
                 await session.commit()
                 raise InvalidGrant("the refresh_token was already used; its family is revoked")
             new_token = issue_refresh_token(

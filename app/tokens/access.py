@@ -1,0 +1,54 @@
+"""Checking the access tokens we issued (RFC 9068 JWTs), and revoking them.
+
+A JWT access token is valid on its own until it expires, so revoking one (RFC 7009) records its
+``jti`` until then — in the single-use table, under its own issuer key — and every check here
+looks it up. Used by /userinfo, /introspect and /revoke.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from app.errors import InvalidToken
+from app.replay import use_once, was_used
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+REVOKED = "revoked-access-tokens"
+
+
+async def verify_access_token(services: Services, token: str) -> dict[str, Any]:
+    """The claims of a live access token of ours, or ``invalid_token``."""
+    settings = services.settings
+    try:
+        header = jwt.get_unverified_header(token)
+        kid = header.get("kid")
+        if header.get("typ") != "at+jwt" or not isinstance(kid, str):
+            raise jwt.InvalidTokenError("not an access token")
+        key = await services.keys.public_key(kid)
+        if key is None:
+            raise jwt.InvalidTokenError("not signed by a key of this server")
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[str(key.algorithm_name)],
+            audience=settings.issuer,
+            issuer=settings.issuer,
+            leeway=settings.clock_skew_seconds,
+            options={"require": ["exp", "iat", "jti", "sub", "client_id"]},
+        )
+    except jwt.PyJWTError:
+        raise InvalidToken("the access token is invalid or expired") from None
+    jti = claims["jti"]
+    if not isinstance(jti, str) or await was_used(services.db, REVOKED, jti):
+        raise InvalidToken("the access token has been revoked")
+    return claims
+
+
+async def revoke_access_token(services: Services, claims: dict[str, Any]) -> None:
+    expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
+    await use_once(services.db, REVOKED, str(claims["jti"]), expires)
