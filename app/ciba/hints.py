@@ -105,15 +105,8 @@ async def _verify_client_jwt(token: str, client: Client, services: Services) -> 
 
 async def _from_id_token_hint(token: str, client: Client, services: Services) -> str | None:
     try:
-        header = jwt.get_unverified_header(token)
-        kid = header.get("kid")
-        key = await services.keys.public_key(kid) if isinstance(kid, str) else None
-        if key is None:
-            raise jwt.InvalidTokenError("not signed by a key of this server")
-        claims = jwt.decode(
+        claims = await services.keys.verify(
             token,
-            key,
-            algorithms=[str(key.algorithm_name)],
             audience=client.client_id,
             issuer=services.settings.issuer,
             options={"require": ["iss", "sub", "aud"], "verify_exp": False},

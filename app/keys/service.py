@@ -138,15 +138,23 @@ class KeyStore:
         keys = await self.all()
         return {"keys": [{**k.public_jwk, "kid": k.kid, "alg": k.alg, "use": "sig"} for k in keys]}
 
-    async def public_key(self, kid: str) -> PyJWK | None:
-        """The published key ``kid`` (any status), to verify a token we issued."""
-        if "\x00" in kid or len(kid) > 64:
-            return None  # not a kid of ours, and not something to send to the database
+    async def verify(self, token: str, *, typ: str | None = None, **decode: Any) -> dict[str, Any]:
+        """The claims of a JWT signed with one of our published keys (any status), checked with
+        PyJWT's ``decode`` options; ``typ``, when given, must match the header. Raises
+        ``jwt.PyJWTError``."""
+        header = jwt.get_unverified_header(token)
+        kid = header.get("kid")
+        if typ is not None and header.get("typ") != typ:
+            raise jwt.InvalidTokenError(f"not a {typ} token")
+        # Not a kid of ours, and nothing to send to the database.
+        if not isinstance(kid, str) or "\x00" in kid or len(kid) > 64:
+            raise jwt.InvalidTokenError("not signed by a key of this server")
         async with self.db.session() as session:
             row = await session.get(SigningKey, kid)
         if row is None:
-            return None
-        return PyJWK({**row.public_jwk, "alg": row.alg}, algorithm=row.alg)
+            raise jwt.InvalidTokenError("not signed by a key of this server")
+        key = PyJWK({**row.public_jwk, "alg": row.alg}, algorithm=row.alg)
+        return dict(jwt.decode(token, key, algorithms=[row.alg], **decode))
 
     async def signer(self, alg: str) -> Signer:
         if time.monotonic() - self._loaded_at >= self.settings.key_cache_seconds:
