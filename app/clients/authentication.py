@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 import jwt
 
 from app.clients.jwks import ClientKeys
-from app.clients.metadata import ASYMMETRIC_ALGS
+from app.clients.metadata import ASYMMETRIC_ALGS, SECRET_METHODS
 from app.clients.models import Client
 from app.clients.service import ClientService
 from app.errors import InvalidClient, InvalidRequest
@@ -82,11 +82,17 @@ class ClientAuthenticator:
         self.keys = keys
 
     async def authenticate(
-        self, form: Mapping[str, str], authorization: str | None, endpoint: str
+        self,
+        form: Mapping[str, str],
+        authorization: str | None,
+        endpoint: str,
+        *,
+        any_secret_method: bool = False,
     ) -> Client:
         """The authenticated client, or ``invalid_client`` (401). ``endpoint`` is the URL the
         request came to, an accepted ``aud`` for client assertions besides the issuer and the
-        token endpoint."""
+        token endpoint. ``any_secret_method``: where there is no Authorization header (a
+        WebSocket frame), a ``client_secret`` stands for either secret method."""
         presented = presented_credentials(form, authorization)
         basic = presented.method == "client_secret_basic"
         client = await self.clients.get(presented.client_id)
@@ -95,7 +101,8 @@ class ClientAuthenticator:
                 "client authentication failed", detail="unknown client", basic=basic
             )
         registered = client.meta.token_endpoint_auth_method
-        if presented.method != registered:
+        either_secret = any_secret_method and {presented.method, registered} <= set(SECRET_METHODS)
+        if presented.method != registered and not either_secret:
             raise InvalidClient(
                 f"this client must authenticate with {registered}",
                 detail=f"presented {presented.method}",

@@ -11,13 +11,11 @@ the socket: a socket that drops leaves it redeemable at /token with the CIBA gra
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import time
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote_plus
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -112,21 +110,9 @@ class Session:
             await self._follow(request, client, auth_req_id)
 
     async def _client(self, start: Start) -> Client:
-        credentials, authorization = start.credentials(), None
-        registered = await self.services.clients.get(start.client_id)
-        if (
-            registered is not None
-            and registered.meta.token_endpoint_auth_method == "client_secret_basic"
-            and "client_secret" in credentials
-        ):
-            # A frame has no Authorization header: both secret methods send client_secret, and
-            # it is checked as the Basic credentials it stands for.
-            secret = credentials.pop("client_secret")
-            pair = f"{quote_plus(start.client_id)}:{quote_plus(secret)}".encode()
-            authorization = "Basic " + base64.b64encode(pair).decode()
         try:
             client = await self.services.authenticator.authenticate(
-                credentials, authorization, self.settings.endpoint(PATH)
+                start.credentials(), None, self.settings.endpoint(PATH), any_secret_method=True
             )
         except OAuthError as exc:
             raise Refused(exc) from None
