@@ -7,18 +7,15 @@ import os
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.support.process import served_process
 
 CIBA = "urn:openid:params:grant-type:ciba"
 ADMIN = "bench-admin-token-0123456789abcdefghijklmnop"
-BIN = Path(sys.executable).parent / "backchannel"
 
 
 @contextmanager
@@ -37,23 +34,9 @@ def server(settings: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[byt
         BACKCHANNEL_LOG_LEVEL="WARNING",
         **settings,
     )
-    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
+    with served_process(env, port) as proc:
         print(f"server {url}, database {database}")
         yield url, proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def rss_mib(pid: int) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -110,6 +111,17 @@ def server(live: LiveServer, database_url: str) -> Iterator[LiveServer]:
                 conn.execute(table.delete())
     engine.dispose()
     yield live
+
+
+@contextmanager
+def api_clients(url: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """An admin client (with the admin token) and a plain one, for a server of a test's own."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with (
+        httpx.Client(base_url=url, headers=headers, timeout=10) as admin,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
+        yield admin, http
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,9 @@ import httpx
 import pytest
 
 from app.logging import redact
+from tests.support.process import BIN, served_process
 
 ADMIN = "process-admin-token-0123456789abcdefghijkl"
-BIN = Path(sys.executable).parent / "backchannel"
 
 
 def _free_port() -> int:
@@ -44,25 +43,8 @@ def served(process_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, P
     log_path = tmp_path / "server.log"
     url = f"http://127.0.0.1:{port}"
     env = {**process_env, "BACKCHANNEL_ISSUER": url}
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(BIN), "serve", "--port", str(port)], env=env, stderr=log, stdout=log
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(url + "/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-            yield url, log_path
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
+    with log_path.open("w") as log, served_process(env, port, log):
+        yield url, log_path
 
 
 def _cli(env: dict[str, str], *args: str) -> dict:

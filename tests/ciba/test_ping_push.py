@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import select
 
@@ -20,7 +19,7 @@ from app.outbox.models import OutboxMessage
 from app.services import Services
 from app.storage.migrations import upgrade
 from app.storage.types import utcnow
-from tests.conftest import ADMIN_TOKEN, _new_database, make_settings
+from tests.conftest import _new_database, api_clients, make_settings
 from tests.support.ciba import CibaClient, Phone, left_hash, verify_id_token
 from tests.support.live import LiveServer
 from tests.support.receiver import Receiver
@@ -47,12 +46,8 @@ def notify_server(tmp_path_factory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def clients(notify_server):
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with (
-        httpx.Client(base_url=notify_server.url, headers=headers, timeout=10) as admin,
-        httpx.Client(base_url=notify_server.url, timeout=10) as http,
-    ):
-        yield admin, http
+    with api_clients(notify_server.url) as pair:
+        yield pair
 
 
 @pytest.fixture

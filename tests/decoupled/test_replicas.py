@@ -8,12 +8,11 @@ import threading
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from websockets.sync.client import connect
 
 from app.events import PostgresBus
-from tests.conftest import ADMIN_TOKEN, PG_URL, _new_database, make_settings
+from tests.conftest import PG_URL, _new_database, api_clients, make_settings
 from tests.support.ciba import CibaClient, Phone
 from tests.support.live import LiveServer
 
@@ -36,12 +35,7 @@ def replicas(tmp_path_factory) -> Iterator[tuple[LiveServer, LiveServer]]:
 @pytest.fixture
 def setup(replicas):
     a, b = replicas
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with (
-        httpx.Client(base_url=a.url, headers=headers, timeout=10) as admin,
-        httpx.Client(base_url=a.url, timeout=10) as http_a,
-        httpx.Client(base_url=b.url, timeout=10) as http_b,
-    ):
+    with api_clients(a.url) as (admin, http_a), api_clients(b.url) as (_, http_b):
         client = CibaClient.register(admin, http_b)  # the client talks to replica B
         phone = Phone.enroll(admin, http_a, a.url, f"r{time.monotonic_ns()}")  # the phone to A
         yield a, b, client, phone

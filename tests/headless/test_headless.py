@@ -11,12 +11,11 @@ import socket
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import ADMIN_TOKEN, _new_database, make_settings
+from tests.conftest import _new_database, api_clients, make_settings
 from tests.support.ciba import CibaClient, Phone, verify_id_token
 from tests.support.live import LiveServer
 
@@ -232,11 +231,7 @@ def fast(tmp_path_factory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def fast_clients(fast):
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with (
-        httpx.Client(base_url=fast.url, headers=headers, timeout=10) as admin,
-        httpx.Client(base_url=fast.url, timeout=10) as http,
-    ):
+    with api_clients(fast.url) as (admin, http):
         client = CibaClient.register(admin, http)
         phone = Phone.enroll(admin, http, fast.url, f"q{time.monotonic_ns()}")
         yield client, phone

@@ -7,14 +7,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import select
 
 from app.outbox.models import OutboxMessage
 from app.services import Services
 from app.storage.migrations import upgrade
-from tests.conftest import ADMIN_TOKEN, _new_database, make_settings
+from tests.conftest import _new_database, api_clients, make_settings
 from tests.support.device import enroll_new_device
 from tests.support.fcm import ACCESS_TOKEN, UNAVAILABLE, UNREGISTERED, FcmStandIn
 from tests.support.live import LiveServer
@@ -59,11 +58,7 @@ def setup(push_server, fcm):
     fcm.sent.clear()
     fcm.send_headers.clear()
     fcm.responses.clear()
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with (
-        httpx.Client(base_url=push_server.url, headers=headers, timeout=10) as admin,
-        httpx.Client(base_url=push_server.url, timeout=10) as http,
-    ):
+    with api_clients(push_server.url) as (admin, http):
         user = admin.post("/admin/users", json={"username": f"u{time.monotonic_ns()}"}).json()
         client = ciba_client(admin)
         yield push_server, admin, http, user, client
