@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint docs
+.PHONY: install serve test lint docs browser
 
 # Re-install whenever the dependencies change.
 $(STAMP): pyproject.toml
@@ -23,7 +23,18 @@ lint: install
 	$(BIN)/ruff format --check app tests alembic bench
 	$(BIN)/mypy
 
-test: lint
+# The login page is tested in a real headless Chromium: Debian's package, driven by Playwright
+# (a browser download such as `playwright install` cannot work offline).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+	  || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium)
+
+browser: $(CHROMIUM)
+
+test: lint browser
 	$(BIN)/pytest
 
 docs: install

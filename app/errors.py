@@ -80,6 +80,18 @@ TemporarilyUnavailable = E(
     "temporarily_unavailable", 503, "The server is temporarily unable to handle the request."
 )
 
+# RFC 6749 §4.1.2.1, RFC 9126 §2.3, OpenID Core §3.1.2.6 (authorization endpoint).
+UnsupportedResponseType = E(
+    "unsupported_response_type",
+    400,
+    "The authorization server does not support obtaining an authorization code using this method.",
+)
+InvalidRequestUri = E(
+    "invalid_request_uri", 400, "The request_uri is invalid, expired, or was used already."
+)
+RequestNotSupported = E("request_not_supported", 400, "The request parameter is not supported.")
+LoginRequired = E("login_required", 400, "The end-user must authenticate: prompt=none failed.")
+
 # OpenID CIBA Core §13 (authentication endpoint) and §11 (token endpoint).
 ExpiredLoginHintToken = E(
     "expired_login_hint_token", 400, "The login_hint_token provided has expired."

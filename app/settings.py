@@ -125,7 +125,8 @@ class Settings(BaseSettings):
         300,
         gt=0,
         description="Lifetime of a backchannel authentication request (and a headless login) "
-        "when the client sends no `requested_expiry`, in seconds.",
+        "when the client sends no `requested_expiry`, and of each phone approval a login page "
+        "asks for, in seconds.",
     )
     ciba_max_expiry: int = Field(
         600,
@@ -139,6 +140,37 @@ class Settings(BaseSettings):
         le=60,
         description="Minimum seconds between two polls of `/token` for one request (`interval`). "
         "A client polling faster gets `slow_down` and that request's interval grows by 5.",
+    )
+    authorization_code_lifetime: int = Field(
+        60,
+        gt=0,
+        le=600,
+        description="How long an authorization code may wait to be redeemed, in seconds.",
+    )
+    par_lifetime: int = Field(
+        60,
+        gt=0,
+        le=600,
+        description="Lifetime of a `request_uri` from `/par` (its `expires_in`), in seconds.",
+    )
+    login_page_lifetime: int = Field(
+        1800,
+        gt=0,
+        le=86400,
+        description="How long a login page opened by `/authorize` stays usable, in seconds. Each "
+        "phone approval it asks for lives `ciba_default_expiry`; the user may retry until then.",
+    )
+    session_lifetime: int = Field(
+        8 * 3600,
+        ge=0,
+        description="How long the browser session cookie lets a returning user skip the phone "
+        "(unless the client asks otherwise with `prompt` or `max_age`), in seconds; 0 turns "
+        "sessions off.",
+    )
+    pkce_allow_plain: bool = Field(
+        False,
+        description="Accept PKCE's `plain` method. Off: only `S256`, which does not reveal the "
+        "verifier to whoever sees the authorization request.",
     )
     rate_limit_window_seconds: int = Field(
         60, gt=0, le=3600, description="Window of the per-client and per-user request limits."
@@ -238,6 +270,12 @@ class Settings(BaseSettings):
     @property
     def issuer_is_loopback(self) -> bool:
         return is_loopback_host(urlsplit(self.issuer).hostname)
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies carry ``Secure`` whenever the issuer is https; an http issuer is only
+        allowed on loopback or in development, where a browser would not keep such a cookie."""
+        return self.issuer.startswith("https://")
 
     def endpoint(self, path: str) -> str:
         """Absolute URL of one of our endpoints."""

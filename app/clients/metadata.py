@@ -57,6 +57,7 @@ class ClientMetadata(BaseModel):
     sector_identifier_uri: str | None = Field(None, max_length=2000)
     id_token_signed_response_alg: SignAlg | None = None
     scope: str = Field("openid", max_length=1000)
+    require_pushed_authorization_requests: bool = False  # RFC 9126 §6
 
     @field_validator("grant_types")
     @classmethod

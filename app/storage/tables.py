@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app.authorize.models import AuthorizationCode, BrowserSession, StoredAuthorization
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.devices.models import Device, Enrollment
@@ -15,6 +16,9 @@ from app.users.subject import PairwiseSubject
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuthorizationCode",
+    "BrowserSession",
+    "StoredAuthorization",
     "AuthRequest",
     "Client",
     "Device",

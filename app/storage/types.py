@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -40,3 +40,14 @@ def utcnow() -> datetime:
 def json_column() -> Any:
     """A JSON column (JSONB-compatible text on PostgreSQL, TEXT on SQLite)."""
     return JSON
+
+
+def reference(target: str, length: int, *, nullable: bool = False) -> Any:
+    """An indexed foreign-key column to ``table.column`` whose rows go when the target row goes
+    (a deleted client or user takes its tokens, codes and sessions with it)."""
+    return Column(
+        String(length),
+        ForeignKey(target, ondelete="CASCADE"),
+        nullable=nullable,
+        index=True,
+    )
