@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.authorize.endpoints import router as authorize
+from app.authorize.login import router as login
 from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.devices.admin_endpoints import router as admin_devices
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     errors.install(app)
     for router in (
         discovery,
+        authorize,
+        login,
         ciba,
         token,
         revoke,

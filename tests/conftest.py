@@ -97,6 +97,9 @@ _PER_TEST_TABLES = (
     "enrollments",
     "outbox",
     "refresh_tokens",
+    "authorization_requests",
+    "authorization_codes",
+    "browser_sessions",
     "pairwise_subjects",
 )
 

@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.clients.metadata import CIBA, REFRESH_TOKEN
+from app.clients.metadata import CIBA
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.devices.models import Device
 from app.errors import TokenAccessDenied
 from app.storage.types import utcnow
-from app.tokens.mint import Authentication
-from app.tokens.refresh import issue_refresh_token
+from app.tokens.response import Grant, issue_tokens
 from app.users.models import User
 
 if TYPE_CHECKING:
@@ -61,18 +60,20 @@ async def redeem(
     return body if moved is not None else None
 
 
-async def check_still_allowed(session: AsyncSession, request: AuthRequest, client: Client) -> None:
-    """What was true when the request started must still be true when tokens leave: the user
-    exists and is active, the approving device is still enrolled to them, the client still has
-    the grant. Otherwise ``access_denied``."""
+async def check_still_allowed(
+    session: AsyncSession, request: AuthRequest, client: Client, grant_type: str
+) -> None:
+    """What was true when the request started must still be true when tokens (or a code) leave:
+    the user exists and is active, the approving device is still enrolled to them, the client
+    still has the grant. Otherwise ``access_denied``."""
     user = await session.get(User, request.user_id) if request.user_id else None
     device = await session.get(Device, request.device_id) if request.device_id else None
     if user is None or not user.active:
         raise TokenAccessDenied("the user can no longer sign in")
     if device is None or device.user_id != user.id:
         raise TokenAccessDenied("the device that approved has been removed")
-    if CIBA not in client.meta.grant_types:
-        raise TokenAccessDenied("the client is no longer registered for CIBA")
+    if grant_type not in client.meta.grant_types:
+        raise TokenAccessDenied(f"the client is no longer registered for {grant_type}")
 
 
 async def token_response(
@@ -87,42 +88,21 @@ async def token_response(
     """Access token, ID token (``acr``, ``amr``, ``auth_time``, ``at_hash``, the
     ``auth_req_id`` claim; ``rt_hash`` when pushed with a refresh token) and, when
     ``offline_access`` was granted, a refresh token, staged in ``session``."""
-    await check_still_allowed(session, request, client)
+    await check_still_allowed(session, request, client, CIBA)
     assert request.user_id is not None and request.decided_at is not None
-    settings = services.settings
-    auth = Authentication(
-        subject=await services.subjects.issue(session, request.user_id, client),
+    grant = Grant(
+        user_id=request.user_id,
+        scope=request.scope,
         auth_time=int(request.decided_at.timestamp()),
         acr=request.acr,
         amr=tuple(request.amr),
     )
-    access_token = await services.minter.access_token(client, request.scope, auth)
-    refresh_token = None
-    if "offline_access" in request.scope.split() and REFRESH_TOKEN in client.meta.grant_types:
-        refresh_token = issue_refresh_token(
-            session,
-            client_id=client.client_id,
-            user_id=request.user_id,
-            scope=request.scope,
-            lifetime=settings.refresh_token_lifetime,
-            auth_time=auth.auth_time,
-            acr=auth.acr,
-            amr=list(auth.amr),
-        )
-    id_token = await services.minter.id_token(
+    issued = await issue_tokens(
+        services,
+        session,
         client,
-        auth,
-        access_token=access_token,
-        refresh_token=refresh_token if push else None,
-        extra={AUTH_REQ_ID_CLAIM: auth_req_id},
+        grant,
+        rt_hash=push,
+        extra_claims={AUTH_REQ_ID_CLAIM: auth_req_id},
     )
-    body: dict[str, Any] = {
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": settings.access_token_lifetime,
-        "id_token": id_token,
-        "scope": request.scope,
-    }
-    if refresh_token:
-        body["refresh_token"] = refresh_token
-    return body
+    return issued.body

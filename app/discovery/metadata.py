@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.clients.metadata import AUTH_METHODS, CIBA
+from app.authorize.pkce import methods_supported
+from app.clients.metadata import AUTH_METHODS, AUTHORIZATION_CODE, CIBA
 from app.devices.decisions import ACR
 from app.settings import SIGNING_ALGS, Settings
 from app.tokens.registry import GRANTS
@@ -37,12 +38,26 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "subject_types_supported": ["public", "pairwise"],
         "scopes_supported": list(SCOPES),
         "claims_supported": list(CLAIMS),
-        # Response types arrive with the authorization endpoint; none is served yet.
-        "response_types_supported": ["code"] if "authorization_code" in grants else [],
+        "response_types_supported": ["code"],
         "claims_parameter_supported": False,
+        "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
+        **(_authorize(settings) if AUTHORIZATION_CODE in grants else {}),
         "acr_values_supported": [ACR],
         **(_ciba(settings) if CIBA in grants else {}),
+    }
+
+
+def _authorize(settings: Settings) -> dict[str, Any]:
+    """RFC 8414, RFC 7636, RFC 9126 §5, RFC 9207 §3, OpenID Discovery §3."""
+    return {
+        "authorization_endpoint": settings.endpoint("/authorize"),
+        "response_modes_supported": ["query", "form_post"],
+        "code_challenge_methods_supported": methods_supported(settings),
+        "pushed_authorization_request_endpoint": settings.endpoint("/par"),
+        "require_pushed_authorization_requests": False,
+        "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
     }
 
 

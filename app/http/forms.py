@@ -15,6 +15,18 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 async def read_form(request: Request) -> dict[str, str]:
+    form: dict[str, str] = {}
+    for name, value in await read_pairs(request):
+        if name in form:
+            raise InvalidRequest(f"parameter '{name}' is repeated")
+        if value != "":
+            form[name] = value
+    return form
+
+
+async def read_pairs(request: Request) -> list[tuple[str, str]]:
+    """The body's parameters in order, repeats included (for callers that must know which
+    parameter was repeated); NUL anywhere is ``invalid_request``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise InvalidRequest("the body must be application/x-www-form-urlencoded")
@@ -25,12 +37,10 @@ async def read_form(request: Request) -> dict[str, str]:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the body is not valid form data in UTF-8") from None
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        if "\x00" in name or "\x00" in value:
-            raise InvalidRequest("parameters must not contain NUL characters")
-        if name in form:
-            raise InvalidRequest(f"parameter '{name}' is repeated")
-        if value != "":
-            form[name] = value
-    return form
+    return refuse_nul_pairs(pairs)
+
+
+def refuse_nul_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    if any("\x00" in name or "\x00" in value for name, value in pairs):
+        raise InvalidRequest("parameters must not contain NUL characters")
+    return pairs

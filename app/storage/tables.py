@@ -16,10 +16,9 @@ from app.users.subject import PairwiseSubject
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuthRequest",
     "AuthorizationCode",
     "BrowserSession",
-    "StoredAuthorization",
-    "AuthRequest",
     "Client",
     "Device",
     "Enrollment",
@@ -28,6 +27,7 @@ __all__ = [
     "RefreshToken",
     "ServerSecret",
     "SigningKey",
+    "StoredAuthorization",
     "UsedJti",
     "User",
     "metadata",

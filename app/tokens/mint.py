@@ -31,10 +31,15 @@ class TokenMinter:
         self.keys = keys
 
     async def access_token(
-        self, client: Client, scope: str, auth: Authentication | None = None
+        self,
+        client: Client,
+        scope: str,
+        auth: Authentication | None = None,
+        *,
+        jti: str | None = None,
     ) -> str:
         """An RFC 9068 access token. Without a user (client_credentials), ``sub`` is the
-        client_id (RFC 9068 §2.2)."""
+        client_id (RFC 9068 §2.2). A caller that must revoke it later names its ``jti``."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,
@@ -43,7 +48,7 @@ class TokenMinter:
             "client_id": client.client_id,
             "iat": now,
             "exp": now + self.settings.access_token_lifetime,
-            "jti": uuid.uuid4().hex,
+            "jti": jti or uuid.uuid4().hex,
         }
         if scope:
             claims["scope"] = scope

@@ -1,0 +1,333 @@
+"""The login page of the redirect flow: the user is asked on their phone, like every decoupled
+login (the same requests, state machine and devices as CIBA; mode ``authorize``).
+
+Each try is one authentication request (an *attempt*) of the page: an open one whose rotating QR
+code the page shows, or one addressed to the user typed in, pushed to their phone with a short
+code to compare. The page follows its attempt over server-sent events and continues the moment
+the phone decides; when the attempt is approved, ``continue`` consumes it, issues the code and
+sends the browser back to the client. Every form carries a CSRF token; every step checks that
+this browser opened the page.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.authorize import store
+from app.authorize.browser import browser_id, csrf_ok, csrf_token, set_session
+from app.authorize.codes import issue_code
+from app.authorize.models import StoredAuthorization
+from app.authorize.pages import error_page, render
+from app.authorize.params import AuthorizationParams
+from app.authorize.respond import ReturnTo, csp_source
+from app.authorize.sessions import start_session
+from app.ciba.flow import start
+from app.ciba.params import Ask
+from app.ciba.tokens import check_still_allowed
+from app.clients.metadata import AUTHORIZATION_CODE
+from app.clients.models import Client
+from app.decoupled.models import AuthRequest
+from app.decoupled.states import Status
+from app.errors import TokenAccessDenied, TooManyRequests
+from app.events import request_topic
+from app.http.deps import ServicesDep
+from app.http.forms import read_form
+from app.services import Services
+from app.storage.types import utcnow
+from app.tokens.response import Grant
+
+router = APIRouter(tags=["login"])
+
+MODE = "authorize"
+WAITING = ("choose", "phone", "scanned")
+KEEPALIVE_SECONDS = 15.0
+SCOPE_WORDS = {
+    "openid": "your identity",
+    "profile": "your name and profile",
+    "email": "your email address",
+    "phone": "your phone number",
+    "address": "your address",
+    "offline_access": "access while you are away",
+}
+GONE = (
+    "This sign-in page has expired or was opened in another browser. Go back to the "
+    "application and start again."
+)
+
+
+def state_of(attempt: AuthRequest | None) -> str:
+    """What the page shows for its attempt: ``choose`` (type a name or scan), ``phone`` (sent
+    to a named user), ``scanned``, then ``approved``, ``denied``, ``expired``, ``cancelled`` or
+    ``failed`` (consumed without this page: cannot happen in one browser, shown as a retry)."""
+    if attempt is None:
+        return "choose"
+    status = Status(attempt.status)
+    if status == Status.PENDING:
+        if attempt.expires_at <= utcnow():
+            return "expired"
+        if attempt.user_id is None:
+            return "choose"
+        return "scanned" if attempt.claimed_at is not None else "phone"
+    if status == Status.CONSUMED:
+        return "failed"
+    return status.value
+
+
+@router.get("/login/{page_id}")
+async def login_page(page_id: str, request: Request, services: ServicesDep) -> Response:
+    found = await _page(services, request, page_id)
+    if found is None:
+        return error_page(GONE)
+    page, client, browser = found
+    attempt = await _attempt(services, page)
+    message = None
+    if attempt is None:
+        try:
+            attempt = await _new_attempt(services, page, client, user=None)
+        except TooManyRequests:
+            message = "Too many sign-in attempts for this application right now; try again soon."
+    return _show(services, page, client, browser, attempt, message)
+
+
+@router.post("/login/{page_id}/ask")
+async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Response:
+    """The user typed who they are: ask that user's phone."""
+    found, form = await _form(services, request, page_id)
+    if found is None:
+        return error_page(GONE, 403)
+    page, client, browser = found
+    attempt = await _attempt(services, page)
+    username = form.get("username", "").strip()
+    user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
+    if user is None or not user.active:
+        message = "No account matches that username, email or phone number."
+    elif not await services.devices.for_user(user.id):
+        message = "This account has no phone enrolled yet. Ask your administrator to enroll one."
+    else:
+        await _cancel(services, attempt)
+        try:
+            await _new_attempt(services, page, client, user=user)
+            return _back_to(page)
+        except TooManyRequests:
+            message = "Too many sign-in requests for this account; wait a minute and try again."
+    return _show(services, page, client, browser, attempt, message, status=400, hint=username)
+
+
+@router.post("/login/{page_id}/retry")
+async def retry(page_id: str, request: Request, services: ServicesDep) -> Response:
+    """Start over with a new QR code (after a denial or expiry, or to change account)."""
+    found, _ = await _form(services, request, page_id)
+    if found is None:
+        return error_page(GONE, 403)
+    page, client, browser = found
+    attempt = await _attempt(services, page)
+    await _cancel(services, attempt)
+    try:
+        await _new_attempt(services, page, client, user=None)
+    except TooManyRequests:
+        message = "Too many sign-in attempts for this application right now; try again soon."
+        return _show(services, page, client, browser, attempt, message, status=429)
+    return _back_to(page)
+
+
+@router.post("/login/{page_id}/continue")
+async def finish(page_id: str, request: Request, services: ServicesDep) -> Response:
+    """The attempt was approved: consume it, issue the code and a session, go back."""
+    found, _ = await _form(services, request, page_id)
+    if found is None:
+        return error_page(GONE, 403)
+    page, client, browser = found
+    attempt = await _attempt(services, page)
+    if attempt is None or attempt.status != Status.APPROVED:
+        return _back_to(page)
+    settings = services.settings
+    params = AuthorizationParams.from_json(page.params)
+    issued: dict[str, str] = {}
+
+    async def within(session: AsyncSession, consumed: AuthRequest) -> None:
+        await check_still_allowed(session, consumed, client, AUTHORIZATION_CODE)
+        assert consumed.user_id is not None and consumed.decided_at is not None
+        grant = Grant(
+            consumed.user_id,
+            consumed.scope,
+            int(consumed.decided_at.timestamp()),
+            consumed.acr,
+            tuple(consumed.amr),
+        )
+        issued["code"] = issue_code(session, params, grant, settings.authorization_code_lifetime)
+        if settings.session_lifetime:
+            issued["session"] = start_session(session, grant, settings.session_lifetime)
+        await session.exec(
+            update(StoredAuthorization)
+            .where(col(StoredAuthorization.id) == page.id)
+            .values(used_at=utcnow())
+        )
+
+    try:
+        moved = await services.requests.transition(
+            attempt.id,
+            Status.CONSUMED,
+            {"consumed_at": utcnow()},
+            from_=Status.APPROVED,
+            within=within,
+        )
+    except TokenAccessDenied as exc:
+        await services.requests.transition(attempt.id, Status.DENIED, from_=Status.APPROVED)
+        message = f"The sign-in cannot complete: {exc.description}."
+        return _show(services, page, client, browser, None, message, status=403)
+    if moved is None:  # expired in between, or a second click: the page shows where it is
+        return _back_to(page)
+    response = ReturnTo(params.redirect_uri, params.response_mode, params.state).success(
+        issued["code"], settings
+    )
+    if "session" in issued:
+        set_session(response, issued["session"], settings)
+    return response
+
+
+@router.get("/login/{page_id}/events")
+async def events(page_id: str, request: Request, services: ServicesDep) -> Response:
+    """Server-sent events for the page's attempt: ``status`` on every change and ``qr`` as the
+    code rotates; the stream ends when the attempt has its result."""
+    found = await _page(services, request, page_id)
+    if found is None:
+        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    page, _, _ = found
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(
+        _follow(services, page.attempt_id), media_type="text/event-stream", headers=headers
+    )
+
+
+async def _follow(services: Services, attempt_id: str | None) -> AsyncIterator[str]:
+    if attempt_id is None:
+        yield _event("status", {"status": "choose"})
+        return
+    period = services.settings.qr_rotation_seconds
+    shown: dict[str, Any] = {}
+    async with services.bus.subscribe([request_topic(attempt_id)]) as changes:
+        while True:
+            attempt = await services.requests.get(attempt_id)
+            state = state_of(attempt)
+            if shown.get("status") != state:
+                shown["status"] = state
+                yield _event("status", {"status": state})
+            if state not in WAITING or attempt is None:
+                return
+            open_qr = attempt.user_id is None and attempt.qr_secret is not None
+            if open_qr and shown.get("qr") != (uri := services.qr.uri(attempt)):
+                shown["qr"] = uri
+                yield _event("qr", {"image": qr_image(uri)})
+            until_expiry = (attempt.expires_at - utcnow()).total_seconds() + 0.5
+            next_step = period - time.time() % period + 0.01
+            timeout = min(until_expiry, next_step if open_qr else KEEPALIVE_SECONDS)
+            if await changes.get(max(0.0, timeout)) is None and not open_qr:
+                yield ": keepalive\n\n"  # a comment: keeps proxies from closing a quiet stream
+
+
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def qr_image(uri: str) -> str:
+    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=2))
+
+
+async def _page(
+    services: Services, request: Request, page_id: str
+) -> tuple[StoredAuthorization, Client, str] | None:
+    """The page, its client and this browser's id, when this browser opened the page."""
+    browser = browser_id(request, services.settings)
+    page = await store.find_login(services.db, page_id, browser)
+    if page is None or browser is None:
+        return None
+    client = await services.clients.get(page.client_id)
+    return (page, client, browser) if client is not None else None
+
+
+async def _form(
+    services: Services, request: Request, page_id: str
+) -> tuple[tuple[StoredAuthorization, Client, str] | None, dict[str, str]]:
+    """A page's form post, with its CSRF token checked."""
+    found = await _page(services, request, page_id)
+    form = await read_form(request)
+    if found is None or not csrf_ok(found[2], page_id, form.get("csrf")):
+        return None, form
+    return found, form
+
+
+async def _attempt(services: Services, page: StoredAuthorization) -> AuthRequest | None:
+    return await services.requests.get(page.attempt_id) if page.attempt_id else None
+
+
+async def _new_attempt(
+    services: Services, page: StoredAuthorization, client: Client, *, user: Any
+) -> AuthRequest:
+    params = AuthorizationParams.from_json(page.params)
+    # A code the page shows and the phone repeats: the user approves only what they started.
+    binding = f"Sign-in code {secrets.randbelow(10000):04d}" if user is not None else None
+    ask = Ask(
+        user=user,
+        scope=params.scope,
+        expires_in=services.settings.ciba_default_expiry,
+        acr_values=params.acr_values,
+        binding_message=binding,
+    )
+    attempt, _ = await start(services, client, ask, MODE)
+    await store.set_attempt(services.db, page.id, attempt.id)
+    return attempt
+
+
+async def _cancel(services: Services, attempt: AuthRequest | None) -> None:
+    if attempt is not None and attempt.status == Status.PENDING:
+        await services.requests.transition(attempt.id, Status.CANCELLED, from_=Status.PENDING)
+
+
+def _back_to(page: StoredAuthorization) -> Response:
+    return RedirectResponse(
+        f"/login/{page.id}", status_code=303, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _show(
+    services: Services,
+    page: StoredAuthorization,
+    client: Client,
+    browser: str,
+    attempt: AuthRequest | None,
+    message: str | None,
+    *,
+    status: int = 200,
+    hint: str | None = None,
+) -> Response:
+    params = AuthorizationParams.from_json(page.params)
+    state = state_of(attempt)
+    qr = None
+    if attempt is not None and state == "choose" and attempt.qr_secret:
+        qr = qr_image(services.qr.uri(attempt))
+    words = [SCOPE_WORDS.get(s, s) for s in params.scope.split()]
+    return render(
+        "login.html",
+        status,
+        page_id=page.id,
+        client_name=client.meta.client_name or client.client_id,
+        scope_text=", ".join(words),
+        state=state,
+        code=attempt.binding_message if attempt else None,
+        login_hint=hint if hint is not None else (params.login_hint or ""),
+        qr=qr,
+        message=message,
+        csrf=csrf_token(browser, page.id),
+        form_targets=[csp_source(params.redirect_uri)],
+    )

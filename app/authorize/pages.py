@@ -1,0 +1,43 @@
+"""HTML pages of the redirect flow (Jinja2, autoescaped), with headers that keep them from
+being framed, cached or leaking their URL: a login page's address names the page, and a
+response page carries a code."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+_env = Environment(
+    loader=PackageLoader("app.authorize", "templates"),
+    autoescape=select_autoescape(default=True),
+)
+
+
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)  # the only scripts that run are ours, named by nonce
+    html = _env.get_template(template).render(nonce=nonce, **context)
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'nonce-{nonce}'; "
+        "style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; "
+        "connect-src 'self'; "
+        "form-action 'self' " + " ".join(context.get("form_targets", [])) + "; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    headers = {
+        "Content-Security-Policy": csp,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def error_page(message: str, status: int = 400) -> HTMLResponse:
+    """For what cannot be sent back to the client (RFC 6749 §4.1.2.1): the user reads it."""
+    return render("error.html", status, message=message)

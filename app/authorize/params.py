@@ -1,0 +1,151 @@
+"""Checking an authorization request (RFC 6749 §4.1.1, OpenID Core §3.1.2.1, RFC 7636).
+
+Two stages, because they fail differently (RFC 6749 §4.1.2.1): until the client and its
+``redirect_uri`` are known, an error can only be shown to the user (``NoRedirect``); after, every
+error goes back to the client at that URI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.authorize import pkce
+from app.clients.metadata import AUTHORIZATION_CODE
+from app.clients.models import Client
+from app.errors import (
+    InvalidRequest,
+    InvalidScope,
+    RequestNotSupported,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
+from app.settings import Settings
+from app.tokens.scopes import granted_scope
+
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+RESPONSE_MODES = ("query", "form_post")
+# Bounds on what we keep and echo; generous for any real client.
+MAX_LENGTH = {"state": 2000, "nonce": 500, "login_hint": 256, "acr_values": 500, "scope": 1000}
+
+
+class NoRedirect(Exception):
+    """The request cannot be trusted to name where to send the user back: an error page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class AuthorizationParams:
+    """A checked authorization request, as kept while the user logs in."""
+
+    client_id: str
+    redirect_uri: str
+    scope: str
+    response_mode: str = "query"
+    state: str | None = None
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    prompt: list[str] = field(default_factory=list)
+    max_age: int | None = None
+    login_hint: str | None = None
+    acr_values: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AuthorizationParams:
+        return cls(**data)
+
+
+def redirect_uri(params: Mapping[str, str], client: Client, repeated: set[str]) -> str:
+    """The registered redirect URI the request names, compared exactly (RFC 9700 §4.1.3)."""
+    if "redirect_uri" in repeated:
+        raise NoRedirect("The request repeats redirect_uri.")
+    uri = params.get("redirect_uri")
+    if uri is None:
+        raise NoRedirect("The request names no redirect_uri.")
+    if uri not in client.meta.redirect_uris:
+        raise NoRedirect("The redirect_uri is not registered for this application.")
+    return uri
+
+
+def response_mode(params: Mapping[str, str]) -> str:
+    """Where errors go, decided before anything else is checked: an unknown mode gets its
+    error in the default (query) mode."""
+    mode = params.get("response_mode", "query")
+    return mode if mode in RESPONSE_MODES else "query"
+
+
+def validate(
+    params: Mapping[str, str],
+    client: Client,
+    settings: Settings,
+    *,
+    uri: str,
+    repeated: set[str],
+) -> AuthorizationParams:
+    """Every check after the redirect URI; each failure is an ``OAuthError`` for the client."""
+    if repeated:
+        raise InvalidRequest(f"parameter '{sorted(repeated)[0]}' is repeated")
+    if "request" in params:
+        raise RequestNotSupported("request objects are not supported at /authorize; use /par")
+    response_type = params.get("response_type")
+    if response_type is None:
+        raise InvalidRequest("response_type is required")
+    if response_type != "code":
+        raise UnsupportedResponseType("only response_type=code is supported")
+    if params.get("response_mode", "query") not in RESPONSE_MODES:
+        raise InvalidRequest("response_mode must be query or form_post")
+    if AUTHORIZATION_CODE not in client.meta.grant_types:
+        raise UnauthorizedClient("the client is not registered for the authorization_code grant")
+    for name, limit in MAX_LENGTH.items():
+        if len(params.get(name, "")) > limit:
+            raise InvalidRequest(f"{name} is longer than {limit} characters")
+    scope = params.get("scope")
+    if scope is None or "openid" not in scope.split():
+        raise InvalidScope("scope must include openid")
+    challenge, method = pkce.check_challenge(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+        required=client.meta.is_public,
+        settings=settings,
+    )
+    return AuthorizationParams(
+        client_id=client.client_id,
+        redirect_uri=uri,
+        scope=granted_scope(scope, client),
+        response_mode=response_mode(params),
+        state=params.get("state"),
+        nonce=params.get("nonce"),
+        code_challenge=challenge,
+        code_challenge_method=method,
+        prompt=_prompt(params.get("prompt")),
+        max_age=_max_age(params.get("max_age")),
+        login_hint=params.get("login_hint"),
+        acr_values=params.get("acr_values"),
+    )
+
+
+def _prompt(value: str | None) -> list[str]:
+    """OpenID Core §3.1.2.1: space-separated; ``none`` stands alone."""
+    prompts = list(dict.fromkeys((value or "").split()))
+    unknown = [p for p in prompts if p not in PROMPTS]
+    if unknown:
+        raise InvalidRequest(f"unsupported prompt value: {unknown[0][:50]}")
+    if "none" in prompts and len(prompts) > 1:
+        raise InvalidRequest("prompt=none cannot be combined with other values")
+    return prompts
+
+
+def _max_age(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise InvalidRequest("max_age must be a non-negative number of seconds")
+    return int(value)
