@@ -55,17 +55,18 @@ class AuthorizationCodeGrant:
             user = await session.get(User, code.user_id)
             if user is None or not user.active:
                 raise InvalidGrant("the user can no longer sign in")
+            code_id = code.id  # a rollback expires ``code``; its id is read again below
             taken = await session.exec(
                 update(AuthorizationCode)
                 .where(
-                    col(AuthorizationCode.id) == code.id,
+                    col(AuthorizationCode.id) == code_id,
                     col(AuthorizationCode.redeemed_at).is_(None),
                 )
                 .values(redeemed_at=now)
             )
             if taken.rowcount != 1:  # a racing redemption won: the code was used twice
                 await session.rollback()
-                fresh = await session.get(AuthorizationCode, code.id, populate_existing=True)
+                fresh = await session.get(AuthorizationCode, code_id, populate_existing=True)
                 assert fresh is not None
                 await _revoke_issued(services, session, fresh, now)
                 raise InvalidGrant("the code was already used; the tokens it issued are revoked")

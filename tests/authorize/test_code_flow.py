@@ -75,7 +75,11 @@ def test_authlib_completes_code_and_pkce_with_a_phone_approval(admin, server, ph
 
     # The access token works at /userinfo, with claims by scope.
     info = oauth.get(server.url + "/userinfo").json()
-    assert (info["sub"], info["name"], info["email"]) == (claims["sub"], "Kim Lee", "kim@example.com")
+    assert (info["sub"], info["name"], info["email"]) == (
+        claims["sub"],
+        "Kim Lee",
+        "kim@example.com",
+    )
     assert "phone_number" not in info  # not in the scope
 
     # And the refresh token rotates through the same library.

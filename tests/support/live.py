@@ -9,14 +9,17 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from app.main import create_app
 from app.services import Services
 from app.settings import Settings
+from app.storage.tables import metadata
 
 T = TypeVar("T")
 
@@ -37,6 +40,18 @@ class LiveServer:
         """Run a coroutine on the server's own event loop, as code inside the server would
         (its events reach the server's subscribers)."""
         return asyncio.run_coroutine_threadsafe(make(self.services), self.loop).result(timeout)
+
+    def expire_rows(self, table: str) -> None:
+        """Make every row of ``table`` past its ``expires_at``, as time passing would."""
+
+        async def expire(services: Services) -> None:
+            rows = metadata.tables[table]
+            async with services.db.session() as session:
+                past = datetime.now(UTC) - timedelta(seconds=1)
+                await session.exec(update(rows).values(expires_at=past))  # type: ignore[call-overload]
+                await session.commit()
+
+        self.call(expire)
 
     @classmethod
     @contextmanager

@@ -115,3 +115,18 @@ def returned(response: httpx.Response) -> dict[str, str]:
     location = response.headers["location"]
     assert location.startswith(REDIRECT_URI + "?"), location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def log_in(browser: Browser, web: WebClient, phone: Any, username: str, **extra: Any) -> dict:
+    """A whole login with PKCE, approved on ``phone``; the values returned to the client plus
+    the ``verifier``."""
+    verifier, challenge = pkce_pair()
+    page = browser.open_login(
+        web.params(code_challenge=challenge, code_challenge_method="S256", **extra)
+    )
+    asked = page.ask(username)
+    assert asked.status_code == 303, asked.text
+    phone.answer("approve")
+    values = returned(page.finish())
+    values["verifier"] = verifier
+    return values
