@@ -34,7 +34,7 @@ def _error_page(response) -> str:
         ({"client_id": None}, "names no application"),
         ({"client_id": "nobody"}, "not known"),
         ({"redirect_uri": None}, "names no redirect_uri"),
-        ({"redirect_uri": "http://127.0.0.1:9/other"}, "not registered"),
+        ({"redirect_uri": "http://127.0.0.1:9999/other"}, "not registered"),
         ({"redirect_uri": REDIRECT_URI + "/"}, "not registered"),  # exact match, no prefix
         ({"redirect_uri": REDIRECT_URI + "?x=1"}, "not registered"),
         ({"request_uri": "urn:ietf:params:oauth:request_uri:nope"}, "unknown, expired or used"),
@@ -126,7 +126,7 @@ def test_a_client_without_the_code_grant_is_unauthorized(admin, browser):
 
 
 def test_the_registered_query_is_kept_and_form_post_answers_in_a_form(admin, server, browser):
-    with_query = "http://127.0.0.1:9/cb?tenant=7"
+    with_query = "http://127.0.0.1:9999/cb?tenant=7"
     web = WebClient.register(admin, redirect_uris=[with_query])
     response = browser.authorize(web.params(redirect_uri=with_query, response_type="token"))
     assert response.headers["location"].startswith(with_query + "&error=unsupported_response_type")
@@ -137,4 +137,4 @@ def test_the_registered_query_is_kept_and_form_post_answers_in_a_form(admin, ser
     assert f'action="{with_query.replace("?", "?")}"' in posted.text.replace("&amp;", "&")
     assert 'name="error" value="login_required"' in posted.text
     assert f'name="iss" value="{server.url}"' in posted.text
-    assert "form-action 'self' http://127.0.0.1:9" in posted.headers["content-security-policy"]
+    assert "form-action 'self' http://127.0.0.1:9999" in posted.headers["content-security-policy"]

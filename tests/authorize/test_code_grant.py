@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.ciba import Phone
-from tests.support.web import Browser, WebClient, log_in
+from tests.support.web import REDIRECT_URI, Browser, WebClient, log_in
 
 
 @pytest.fixture
@@ -55,7 +55,11 @@ def test_a_code_is_bound_to_redirect_uri_verifier_and_client(admin, http, browse
     other = WebClient.register(admin)
     cases = [
         (other, {"code_verifier": verifier}, "unknown code"),
-        (web, {"code_verifier": verifier, "redirect_uri": "http://127.0.0.1:9/other"}, "redirect"),
+        (
+            web,
+            {"code_verifier": verifier, "redirect_uri": REDIRECT_URI + "x"},
+            "redirect",
+        ),
         (web, {"code_verifier": verifier, "redirect_uri": ""}, "redirect_uri"),
         (web, {}, "code_verifier is required"),
         (web, {"code_verifier": "w" * 43}, "does not match"),

@@ -156,7 +156,7 @@ def test_cookies_and_headers(server, browser, web, phone):
     page = browser.http.get(response.headers["location"])
     csp = page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "script-src 'nonce-" in csp
-    assert "form-action 'self' http://127.0.0.1:9" in csp
+    assert "form-action 'self' http://127.0.0.1:9999" in csp
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
 
@@ -220,3 +220,36 @@ def test_the_open_attempt_streams_rotating_qr_codes(server, browser, web):
                 if len(images) == 2:
                     break
     assert images[0] != images[1]
+
+
+def _current_qr(server, page) -> str:
+    """What the page's QR code says right now (read inside the server, as the image shows it)."""
+    from app.authorize.models import StoredAuthorization
+
+    async def uri(services) -> str:
+        async with services.db.session() as session:
+            stored = await session.get(StoredAuthorization, page.path.rsplit("/", 1)[1])
+        attempt = await services.requests.get(stored.attempt_id)
+        return services.qr.uri(attempt)
+
+    return server.call(uri)
+
+
+def test_scanning_the_page_qr_then_approving_logs_in(http, server, browser, web, phone):
+    verifier, challenge = pkce_pair()
+    page = browser.open_login(web.params(code_challenge=challenge, code_challenge_method="S256"))
+    assert 'id="qr"' in page.get().text  # showing the page opens its attempt
+    scanned = http.post(
+        "/devices/me/scan", json={"qr_uri": _current_qr(server, page)}, headers=phone.device.auth()
+    )
+    assert scanned.status_code == 200, scanned.text
+    assert scanned.json()["client_name"] == "Web shop"
+    assert "Approve the request on your phone" in page.get().text
+    phone.answer("approve")
+    assert "Approved" in page.get().text
+    values = returned(page.finish())
+    assert values["code"]
+    # The scanning phone's user is the one logged in.
+    tokens = web.redeem(http, values["code"], code_verifier=verifier).json()
+    claims = verify_id_token(server.url, tokens["id_token"], web.client_id)
+    assert claims["sub"] == phone.user["id"]

@@ -53,7 +53,7 @@ def test_a_request_uri_belongs_to_its_client(admin, http, browser):
 def test_par_checks_like_authorize_and_answers_in_json(admin, http):
     web = WebClient.register(admin)
     cases = [
-        ({"redirect_uri": "http://127.0.0.1:9/elsewhere"}, "invalid_request"),
+        ({"redirect_uri": "http://127.0.0.1:9999/elsewhere"}, "invalid_request"),
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"scope": "email"}, "invalid_scope"),
         ({"request_uri": "urn:ietf:params:oauth:request_uri:x"}, "invalid_request"),

@@ -16,7 +16,7 @@ import httpx
 
 from tests.support.clients import register
 
-REDIRECT_URI = "http://127.0.0.1:9/callback"  # never fetched: the test is the client
+REDIRECT_URI = "http://127.0.0.1:9999/callback"  # never fetched: the test is the client
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -156,7 +156,7 @@ def test_revoke_says_nothing_about_tokens_it_will_not_touch(admin, http, phone):
 
 def test_public_clients_cannot_introspect(admin, http):
     public = register(
-        admin, token_endpoint_auth_method="none", redirect_uris=["http://127.0.0.1:9/cb"]
+        admin, token_endpoint_auth_method="none", redirect_uris=["http://127.0.0.1:9999/cb"]
     )
     response = http.post("/introspect", data={"token": "x", "client_id": public["client_id"]})
     assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"

@@ -1,0 +1,135 @@
+"""The login page in a real headless Chromium (Debian's package, driven by Playwright): a person
+types their name, approves on the (simulated) phone, and the page, woken by its event stream,
+carries the browser back to the client with a code. Denial, then a retry, too."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.support.ciba import Phone, verify_id_token
+from tests.support.receiver import Receiver
+from tests.support.web import WebClient, pkce_pair
+
+CHROMIUM = "/usr/bin/chromium"
+# As root in a container Chromium needs --no-sandbox; the rest keep it off the closed network.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make browser` installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def phone(admin, http, server):
+    return Phone.enroll(admin, http, server.url, "kim")
+
+
+@pytest.fixture
+def callback():
+    """The client's redirect URI, served for real: the browser lands there with the code."""
+    with Receiver.start() as receiver:
+        yield receiver.url + "/callback"
+
+
+@pytest.fixture
+def web(admin, callback):
+    return WebClient.register(admin, redirect_uris=[callback])
+
+
+def _authorize_url(server, web, callback, challenge) -> str:
+    params = web.params(
+        redirect_uri=callback, code_challenge=challenge, code_challenge_method="S256", state="xyz"
+    )
+    return server.url + "/authorize?" + urlencode(params)
+
+
+def _code_after_redirect(page: Page, callback: str) -> str:
+    page.wait_for_url(re.compile(re.escape(callback) + r"\?"))
+    match = re.search(r"[?&]code=([^&]+)", page.url)
+    assert match, page.url
+    assert "state=xyz" in page.url and "iss=" in page.url
+    return match.group(1)
+
+
+def test_typed_username_then_phone_approval_returns_with_a_code(
+    http, server, phone, web, callback, page: Page, tmp_path: Path
+):
+    verifier, challenge = pkce_pair()
+    page.goto(_authorize_url(server, web, callback, challenge))
+    assert page.locator("h1").inner_text() == "Sign in to Web shop"
+    assert page.locator("#qr").is_visible()  # the other way in: scan with the app
+    page.fill("#username", "kim")
+    page.click("#send")
+    code_on_page = page.locator("#binding-code").inner_text()
+    assert re.fullmatch(r"Sign-in code \d{4}", code_on_page)
+    shot = tmp_path / "login-waiting-for-phone.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.exists() and shot.stat().st_size > 1000
+
+    shown = phone.answer("approve")  # the phone shows the same code
+    assert shown["binding_message"] == code_on_page
+
+    code = _code_after_redirect(page, callback)  # no click: the event stream moved the page on
+
+    tokens = web.redeem(http, code, code_verifier=verifier, redirect_uri=callback)
+    assert tokens.status_code == 200, tokens.text
+    claims = verify_id_token(server.url, tokens.json()["id_token"], web.client_id)
+    assert claims["sub"] == phone.user["id"]
+
+
+def test_a_denial_is_shown_and_a_retry_succeeds(http, server, phone, web, callback, page, tmp_path):
+    verifier, challenge = pkce_pair()
+    page.goto(_authorize_url(server, web, callback, challenge))
+    page.fill("#username", "kim")
+    page.click("#send")
+    page.locator("#binding-code").wait_for()
+    phone.answer("deny")
+    page.locator("text=The request was denied on the phone.").wait_for()
+    shot = tmp_path / "login-denied.png"
+    page.screenshot(path=str(shot))
+    assert shot.exists() and shot.stat().st_size > 1000
+
+    page.fill("#username", "kim")  # the form is back, to try again
+    page.click("#send")
+    page.locator("#binding-code").wait_for()
+    phone.answer("approve")
+    code = _code_after_redirect(page, callback)
+    redeemed = web.redeem(http, code, code_verifier=verifier, redirect_uri=callback)
+    assert redeemed.status_code == 200
+
+
+def test_the_session_cookie_skips_the_login_next_time(server, phone, web, callback, page: Page):
+    _, challenge = pkce_pair()
+    page.goto(_authorize_url(server, web, callback, challenge))
+    page.fill("#username", "kim")
+    page.click("#send")
+    page.locator("#binding-code").wait_for()
+    phone.answer("approve")
+    _code_after_redirect(page, callback)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["bc-session"]["httpOnly"] and cookies["bc-session"]["sameSite"] == "Lax"
+    page.goto(_authorize_url(server, web, callback, challenge))
+    _code_after_redirect(page, callback)  # straight back, no page, no phone
+    assert phone.pending() == []
