@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app import replay
+from app.authorize import cleanup
 from app.events import OUTBOX_TOPIC
 from app.services import Services
 
@@ -36,6 +37,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     jobs: list[tuple[str, Callable[[], Awaitable[object]], float]] = [
         ("rotate_keys", services.keys.rotate_due, 3600),
         ("purge_used_jtis", lambda: replay.purge_expired(services.db), 600),
+        ("purge_authorizations", lambda: cleanup.purge_expired(services.db), 600),
         ("expire_requests", services.requests.expire_overdue, 1),
         ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]

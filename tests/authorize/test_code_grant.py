@@ -114,3 +114,20 @@ def test_two_racing_redemptions_give_one_token_response(http, browser, web, phon
         ]
         statuses = sorted(f.result().status_code for f in futures)
     assert statuses == [200, 400]
+
+
+def test_the_purge_keeps_a_used_code_an_hour_past_its_expiry(http, server, browser, web, phone):
+    from datetime import timedelta
+
+    from app.authorize.cleanup import purge_expired
+    from app.storage.types import utcnow
+
+    values = log_in(browser, web, phone, "kim")
+    assert web.redeem(http, values["code"], code_verifier=values["verifier"]).status_code == 200
+    server.expire_rows("authorization_codes")
+    server.call(lambda s: purge_expired(s.db))
+    replay = web.redeem(http, values["code"], code_verifier=values["verifier"])
+    assert "already used" in replay.json()["error_description"]  # still known as used
+    later = utcnow() + timedelta(hours=2)
+    assert server.call(lambda s: purge_expired(s.db, later)) >= 1
+    assert web.redeem(http, values["code"]).json()["error_description"] == "unknown code"
