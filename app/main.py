@@ -16,6 +16,7 @@ from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.devices.admin_endpoints import router as admin_devices
 from app.devices.endpoints import router as devices
+from app.devices.landing import router as device_landing
 from app.discovery.endpoints import router as discovery
 from app.headless.endpoint import router as headless
 from app.health import router as health
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         userinfo,
         headless,
         devices,
+        device_landing,
         admin_clients,
         admin_users,
         admin_devices,

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from app.authorize import store
 from app.authorize.browser import ensure_browser, session_token
 from app.authorize.codes import issue_code
-from app.authorize.pages import error_page
+from app.http.pages import error_page
 from app.authorize.params import (
     AuthorizationParams,
     NoRedirect,

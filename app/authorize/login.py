@@ -28,7 +28,7 @@ from app.authorize import store
 from app.authorize.browser import browser_id, csrf_ok, csrf_token, set_session
 from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
-from app.authorize.pages import error_page, render
+from app.http.pages import error_page, render
 from app.authorize.params import AuthorizationParams
 from app.authorize.respond import ReturnTo, csp_source
 from app.authorize.sessions import start_session

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Response
 from fastapi.responses import RedirectResponse
 
-from app.authorize.pages import render
+from app.http.pages import render
 from app.errors import OAuthError
 from app.settings import Settings
 

@@ -253,3 +253,10 @@ def test_scanning_the_page_qr_then_approving_logs_in(http, server, browser, web,
     tokens = web.redeem(http, values["code"], code_verifier=verifier).json()
     claims = verify_id_token(server.url, tokens["id_token"], web.client_id)
     assert claims["sub"] == phone.user["id"]
+
+
+def test_a_camera_scan_without_the_app_lands_on_a_page(http):
+    for path in ("/qr/abcdefgh.1.xyz", "/authenticator"):
+        page = http.get(path)
+        assert page.status_code == 200 and "authenticator app" in page.text
+        assert page.headers["x-frame-options"] == "DENY"

@@ -1,4 +1,4 @@
-"""HTML pages of the redirect flow (Jinja2, autoescaped), with headers that keep them from
+"""HTML pages (Jinja2, autoescaped): the login page and its kin, with headers that keep them from
 being framed, cached or leaking their URL: a login page's address names the page, and a
 response page carries a code."""
 
@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 _env = Environment(
-    loader=PackageLoader("app.authorize", "templates"),
+    loader=PackageLoader("app.http", "templates"),
     autoescape=select_autoescape(default=True),
 )
 
