@@ -68,4 +68,5 @@ def csrf_token(browser: str, page_id: str) -> str:
 
 
 def csrf_ok(browser: str, page_id: str, token: str | None) -> bool:
-    return token is not None and hmac.compare_digest(csrf_token(browser, page_id), token)
+    expected = csrf_token(browser, page_id).encode()
+    return token is not None and hmac.compare_digest(expected, token.encode())

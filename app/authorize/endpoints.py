@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from app.authorize import store
 from app.authorize.browser import ensure_browser, session_token
 from app.authorize.codes import issue_code
-from app.http.pages import error_page
 from app.authorize.params import (
     AuthorizationParams,
     NoRedirect,
@@ -28,6 +27,7 @@ from app.errors import InvalidRequest, LoginRequired, OAuthError
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form, read_pairs, refuse_nul_pairs
+from app.http.pages import error_page
 from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.response import Grant

@@ -28,7 +28,6 @@ from app.authorize import store
 from app.authorize.browser import browser_id, csrf_ok, csrf_token, set_session
 from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
-from app.http.pages import error_page, render
 from app.authorize.params import AuthorizationParams
 from app.authorize.respond import ReturnTo, csp_source
 from app.authorize.sessions import start_session
@@ -43,6 +42,7 @@ from app.errors import TokenAccessDenied, TooManyRequests
 from app.events import request_topic
 from app.http.deps import ServicesDep
 from app.http.forms import read_form
+from app.http.pages import error_page, render
 from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.response import Grant

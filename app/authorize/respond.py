@@ -14,8 +14,8 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Response
 from fastapi.responses import RedirectResponse
 
-from app.http.pages import render
 from app.errors import OAuthError
+from app.http.pages import render
 from app.settings import Settings
 
 
