@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.web import REDIRECT_URI, Browser, WebClient, pkce_pair, returned
+from tests.support.web import REDIRECT_URI, WebClient, pkce_pair, returned
 
 
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def web(admin):
-    return WebClient.register(admin)
+def _changed(params: dict, change: dict) -> dict:
+    """``params`` with ``change`` applied; a None value removes the parameter."""
+    changed = {**params, **change}
+    return {name: value for name, value in changed.items() if value is not None}
 
 
 def _error_page(response) -> str:
@@ -41,12 +35,7 @@ def _error_page(response) -> str:
     ],
 )
 def test_no_trusted_redirect_shows_an_error_page(browser, web, change, says):
-    params = web.params()
-    for name, value in change.items():
-        if value is None:
-            params.pop(name)
-        else:
-            params[name] = value
+    params = _changed(web.params(), change)
     assert says in _error_page(browser.authorize(params))
 
 
@@ -88,12 +77,7 @@ def test_repeated_client_id_or_redirect_uri_is_an_error_page(server, browser, we
     ],
 )
 def test_errors_go_back_to_the_client_with_state_and_iss(server, browser, web, change, error):
-    params = web.params()
-    for name, value in change.items():
-        if value is None:
-            params.pop(name)
-        else:
-            params[name] = value
+    params = _changed(web.params(), change)
     for method in ("GET", "POST"):
         values = returned(browser.authorize(params, method))
         assert values["error"] == error, values

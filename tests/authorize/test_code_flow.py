@@ -8,27 +8,14 @@ import warnings
 from urllib.parse import parse_qs, urlsplit
 
 import authlib.deprecate  # noqa: F401  (it turns its own warnings to "always" when imported)
-import pytest
 
 with warnings.catch_warnings():
     # Authlib 1.9 announces a move of its httpx client to httpx2; the client works as it is.
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import OAuth2Client
 
-from tests.support.ciba import Phone, verify_id_token
-from tests.support.web import REDIRECT_URI, Browser, WebClient, returned
-
-
-@pytest.fixture
-def phone(admin, http, server):
-    return Phone.enroll(admin, http, server.url, "kim", email="kim@example.com", name="Kim Lee")
-
-
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
+from tests.support.ciba import verify_id_token
+from tests.support.web import REDIRECT_URI, WebClient, returned
 
 
 def test_authlib_completes_code_and_pkce_with_a_phone_approval(admin, server, phone, browser):

@@ -3,27 +3,7 @@ bound to its client, redirect URI and PKCE verifier, short-lived."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.support.ciba import Phone
-from tests.support.web import REDIRECT_URI, Browser, WebClient, log_in
-
-
-@pytest.fixture
-def phone(admin, http, server):
-    return Phone.enroll(admin, http, server.url, "kim")
-
-
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def web(admin):
-    return WebClient.register(admin)
+from tests.support.web import REDIRECT_URI, WebClient, log_in
 
 
 def _introspect(http, web, token):

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.support.ciba import Phone, verify_id_token
+from tests.support.ciba import verify_id_token
 from tests.support.receiver import Receiver
 from tests.support.web import WebClient, pkce_pair
 
@@ -39,11 +39,6 @@ def page():
         yield page
         context.close()
         browser.close()
-
-
-@pytest.fixture
-def phone(admin, http, server):
-    return Phone.enroll(admin, http, server.url, "kim")
 
 
 @pytest.fixture

@@ -11,26 +11,9 @@ import threading
 import httpx
 import pytest
 
-from tests.support.ciba import Phone, verify_id_token
+from tests.support.ciba import verify_id_token
 from tests.support.waiting import wait_for
-from tests.support.web import Browser, WebClient, log_in, pkce_pair, returned
-
-
-@pytest.fixture
-def phone(admin, http, server):
-    return Phone.enroll(admin, http, server.url, "kim", phone_number="+15551234567")
-
-
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def web(admin):
-    return WebClient.register(admin)
+from tests.support.web import Browser, log_in, pkce_pair, returned
 
 
 def _with_pkce(web, **extra):

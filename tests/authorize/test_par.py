@@ -3,16 +3,7 @@ request by its single-use request_uri; clients can be made to use PAR."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.support.web import REDIRECT_URI, Browser, WebClient, pkce_pair, returned
-
-
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
+from tests.support.web import REDIRECT_URI, WebClient, pkce_pair, returned
 
 
 def _push(http, web, **params):

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.web import REDIRECT_URI, Browser, WebClient
+from tests.support.web import REDIRECT_URI, WebClient
 
 GARBAGE = [
     "", " ", "=", "&&&", "%", "%zz", "é=ü", "x" * 3000, "{}", "null", "\u202e", "a\tb",
@@ -18,13 +18,6 @@ PARAMS = [
     "login_hint", "acr_values", "response_mode", "code_challenge", "code_challenge_method",
     "request_uri", "request",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
 
 
 def _acceptable(response) -> None:
