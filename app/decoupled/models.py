@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from app.storage.types import UTCDateTime, json_column, utcnow
+from app.storage.types import UTCDateTime, json_column, reference, utcnow
 
 
 class AuthRequest(SQLModel, table=True):
@@ -25,19 +25,10 @@ class AuthRequest(SQLModel, table=True):
         primary_key=True, max_length=64, description="what devices see; not the auth_req_id"
     )
     auth_req_id_hash: str = Field(max_length=128, unique=True)
-    client_id: str = Field(
-        sa_column=Column(
-            String(128),
-            ForeignKey("clients.client_id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        )
-    )
+    client_id: str = Field(sa_column=reference("clients.client_id", 128))
     user_id: str | None = Field(
         default=None,
-        sa_column=Column(
-            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
-        ),
+        sa_column=reference("users.id", 64, nullable=True),
     )
     status: str = Field(max_length=16, index=True, description="a Status value")
     mode: str = Field(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from app.storage.types import UTCDateTime, json_column, utcnow
+from app.storage.types import UTCDateTime, json_column, reference, utcnow
 
 
 class Device(SQLModel, table=True):
@@ -17,11 +17,7 @@ class Device(SQLModel, table=True):
     __tablename__ = "devices"
 
     id: str = Field(primary_key=True, max_length=64)
-    user_id: str = Field(
-        sa_column=Column(
-            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: str = Field(sa_column=reference("users.id", 64))
     public_jwk: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
     alg: str = Field(max_length=16)
     name: str | None = Field(default=None, max_length=100)
@@ -50,11 +46,7 @@ class Enrollment(SQLModel, table=True):
     __tablename__ = "enrollments"
 
     code_hash: str = Field(primary_key=True, max_length=128)
-    user_id: str = Field(
-        sa_column=Column(
-            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: str = Field(sa_column=reference("users.id", 64))
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

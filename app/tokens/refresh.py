@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, ForeignKey, String, update
+from sqlalchemy import Column, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.hashing import hash_secret, new_secret
-from app.storage.types import UTCDateTime, json_column, utcnow
+from app.storage.types import UTCDateTime, json_column, reference, utcnow
 
 
 class RefreshToken(SQLModel, table=True):
@@ -24,19 +24,8 @@ class RefreshToken(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     token_hash: str = Field(max_length=128, unique=True)
     family_id: str = Field(max_length=64, index=True)
-    client_id: str = Field(
-        sa_column=Column(
-            String(128),
-            ForeignKey("clients.client_id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        )
-    )
-    user_id: str = Field(
-        sa_column=Column(
-            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    client_id: str = Field(sa_column=reference("clients.client_id", 128))
+    user_id: str = Field(sa_column=reference("users.id", 64))
     scope: str = Field(max_length=1000)
     auth_time: int | None = None
     acr: str | None = Field(default=None, max_length=100)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from sqlalchemy import Column, ForeignKey, String
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
@@ -19,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.clients.models import Client
 from app.keys.crypto import b64url
 from app.storage.db import Database
+from app.storage.types import reference
 
 
 class PairwiseSubject(SQLModel, table=True):
@@ -26,11 +26,7 @@ class PairwiseSubject(SQLModel, table=True):
 
     sector: str = Field(primary_key=True, max_length=255)
     sub: str = Field(primary_key=True, max_length=64)
-    user_id: str = Field(
-        sa_column=Column(
-            String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    user_id: str = Field(sa_column=reference("users.id", 64))
 
 
 class SubjectService:
