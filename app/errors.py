@@ -91,6 +91,7 @@ InvalidRequestUri = E(
 )
 RequestNotSupported = E("request_not_supported", 400, "The request parameter is not supported.")
 LoginRequired = E("login_required", 400, "The end-user must authenticate: prompt=none failed.")
+ConsentRequired = E("consent_required", 400, "The end-user must consent: prompt=none failed.")
 
 # OpenID CIBA Core §13 (authentication endpoint) and §11 (token endpoint).
 ExpiredLoginHintToken = E(

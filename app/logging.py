@@ -18,7 +18,7 @@ SENSITIVE_PARAMS = (
     "client_secret", "client_assertion", "code", "code_verifier", "refresh_token",
     "access_token", "id_token", "token", "assertion", "request", "login_hint_token",
     "id_token_hint", "enrollment_code", "decision_jwt", "user_code", "password",
-    "client_notification_token", "admin_token",
+    "client_notification_token", "admin_token", "login_hint", "request_uri", "csrf",
 )  # fmt: skip
 _PARAM = re.compile(r"\b(" + "|".join(SENSITIVE_PARAMS) + r")=([^&\s\"']+)", re.IGNORECASE)
 _JSON_MEMBER = re.compile(

@@ -74,6 +74,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
         _reference("user_id", "users.id", 64),
+        sa.Column("device_id", sa.String(64), nullable=False),
+        sa.Column("consents", sa.JSON(), nullable=False),
         sa.Column("auth_time", sa.Integer(), nullable=False),
         sa.Column("acr", sa.String(100), nullable=True),
         sa.Column("amr", sa.JSON(), nullable=False),

@@ -7,23 +7,27 @@ a login page. A ``request_uri`` from /par stands for every parameter but ``clien
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.authorize import store
-from app.authorize.browser import ensure_browser, session_token
+from app.authorize.browser import browser_id, ensure_browser, session_token
 from app.authorize.codes import issue_code
+from app.authorize.models import BrowserSession
 from app.authorize.params import (
     AuthorizationParams,
     NoRedirect,
+    is_registered,
     redirect_uri,
     response_mode,
     validate,
 )
 from app.authorize.respond import ReturnTo
-from app.authorize.sessions import find_session
+from app.authorize.sessions import consented, find_session
 from app.clients.models import Client
-from app.errors import InvalidRequest, LoginRequired, OAuthError
+from app.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form, read_pairs, refuse_nul_pairs
@@ -42,7 +46,13 @@ FRESH_LOGIN = frozenset({"login", "consent", "select_account"})
 @router.api_route("/authorize", methods=["GET", "POST"])
 async def authorize(request: Request, services: ServicesDep) -> Response:
     try:
-        params, repeated = await _parameters(request)
+        pairs = await _pairs(request)
+        if request.method == "POST" and not _has_our_cookies(request, services):
+            # A cross-site POST carries no SameSite=Lax cookie, so it would look like a new
+            # browser (and overwrite the cookie binding this browser's open pages). A 303 makes
+            # it a top-level GET, which carries them.
+            return RedirectResponse("/authorize?" + urlencode(pairs), status_code=303)
+        params, repeated = _collect(pairs)
         client = await _client(services, params, repeated)
         if "request_uri" in params:
             return await begin(request, services, await _pushed(services, params, client))
@@ -81,14 +91,12 @@ async def pushed_authorization_request(request: Request, services: ServicesDep) 
 
 
 async def begin(request: Request, services: Services, params: AuthorizationParams) -> Response:
-    """Answer from the browser's session when the client allows it; otherwise log in."""
+    """Answer from the browser's session when it may stand for the phone; otherwise log in."""
     settings = services.settings
     to = ReturnTo(params.redirect_uri, params.response_mode, params.state)
     session = await find_session(services.db, session_token(request, settings))
-    wants_fresh = bool(FRESH_LOGIN & set(params.prompt)) or params.max_age == 0
-    if session is not None and not wants_fresh:
-        age = int(utcnow().timestamp()) - session.auth_time
-        if params.max_age is None or age <= params.max_age:
+    if session is not None and await _session_will_do(services, session, params):
+        if consented(session, params.client_id, params.scope):
             # No phone in this login, so no consent to offline access (OpenID Core §11).
             scope = " ".join(s for s in params.scope.split() if s != "offline_access")
             grant = Grant(
@@ -98,6 +106,8 @@ async def begin(request: Request, services: Services, params: AuthorizationParam
                 code = issue_code(db, params, grant, settings.authorization_code_lifetime)
                 await db.commit()
             return to.success(code, settings)
+        if "none" in params.prompt:
+            return to.error(ConsentRequired("the user has not approved this client"), settings)
     if "none" in params.prompt:
         return to.error(LoginRequired("the user must sign in"), settings)
     response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
@@ -107,16 +117,23 @@ async def begin(request: Request, services: Services, params: AuthorizationParam
     return response
 
 
-async def _parameters(request: Request) -> tuple[dict[str, str], set[str]]:
-    """The request's parameters (query for GET, form body for POST; empty means absent) and
-    the names sent more than once."""
+async def _pairs(request: Request) -> list[tuple[str, str]]:
+    """The request's parameters: the query for GET, the form body for POST."""
     try:
         if request.method == "POST":
-            pairs = await read_pairs(request)
-        else:
-            pairs = refuse_nul_pairs(request.query_params.multi_items())
+            return await read_pairs(request)
+        return refuse_nul_pairs(request.query_params.multi_items())
     except InvalidRequest as exc:
         raise NoRedirect(f"The request is malformed: {exc.description}") from None
+
+
+def _has_our_cookies(request: Request, services: Services) -> bool:
+    settings = services.settings
+    return browser_id(request, settings) is not None or session_token(request, settings) is not None
+
+
+def _collect(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], set[str]]:
+    """Parameters by name (empty means absent), and the names sent more than once."""
     params: dict[str, str] = {}
     repeated: set[str] = set()
     for name, value in pairs:
@@ -125,6 +142,21 @@ async def _parameters(request: Request) -> tuple[dict[str, str], set[str]]:
         elif value != "":
             params[name] = value
     return params, repeated
+
+
+async def _session_will_do(
+    services: Services, session: BrowserSession, params: AuthorizationParams
+) -> bool:
+    """The session may stand for a login unless the client asks for a fresh one, the session
+    is older than ``max_age``, or ``login_hint`` names someone else (OpenID Core §3.1.2.1)."""
+    if FRESH_LOGIN & set(params.prompt) or params.max_age == 0:
+        return False
+    if params.max_age is not None and utcnow().timestamp() - session.auth_time > params.max_age:
+        return False
+    if params.login_hint is not None:
+        hinted = await services.users.find_by_hint(params.login_hint)
+        return hinted is not None and hinted.id == session.user_id
+    return True
 
 
 async def _client(services: Services, params: dict[str, str], repeated: set[str]) -> Client:
@@ -147,6 +179,6 @@ async def _pushed(
         raise NoRedirect(
             "The pushed authorization request (request_uri) is unknown, expired or used already."
         )
-    if pushed.redirect_uri not in client.meta.redirect_uris:
+    if not is_registered(pushed.redirect_uri, client):
         raise NoRedirect("The redirect_uri is no longer registered for this application.")
     return pushed

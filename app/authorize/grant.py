@@ -51,6 +51,8 @@ class AuthorizationCodeGrant:
                 raise InvalidGrant("the code has expired")
             if form.get("redirect_uri") != code.redirect_uri:
                 raise InvalidGrant("redirect_uri does not match the authorization request")
+            if client.meta.is_public and code.code_challenge is None:  # made public since
+                raise InvalidGrant("a public client's code must have been issued with PKCE")
             pkce.verify(form.get("code_verifier"), code.code_challenge, code.code_challenge_method)
             user = await session.get(User, code.user_id)
             if user is None or not user.active:

@@ -20,25 +20,23 @@ from typing import Any
 import segno
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy import update
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.authorize import store
-from app.authorize.browser import browser_id, csrf_ok, csrf_token, set_session
+from app.authorize.browser import browser_id, csrf_ok, csrf_token, session_token, set_session
 from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
-from app.authorize.params import AuthorizationParams
+from app.authorize.params import is_registered
 from app.authorize.respond import ReturnTo, csp_source
-from app.authorize.sessions import start_session
+from app.authorize.sessions import find_session, start_session
 from app.ciba.flow import start
 from app.ciba.params import Ask
 from app.ciba.tokens import check_still_allowed
 from app.clients.metadata import AUTHORIZATION_CODE
 from app.clients.models import Client
-from app.decoupled.models import AuthRequest
+from app.decoupled.models import LOGIN_PAGE_MODE, AuthRequest
 from app.decoupled.states import Status
-from app.errors import TokenAccessDenied, TooManyRequests
+from app.errors import AccessDenied, TokenAccessDenied, TooManyRequests
 from app.events import request_topic
 from app.http.deps import ServicesDep
 from app.http.forms import read_form
@@ -49,7 +47,6 @@ from app.tokens.response import Grant
 
 router = APIRouter(tags=["login"])
 
-MODE = "authorize"
 WAITING = ("choose", "phone", "scanned")
 KEEPALIVE_SECONDS = 15.0
 SCOPE_WORDS = {
@@ -91,13 +88,9 @@ async def login_page(page_id: str, request: Request, services: ServicesDep) -> R
         return error_page(GONE)
     page, client, browser = found
     attempt = await _attempt(services, page)
-    message = None
     if attempt is None:
-        try:
-            attempt = await _new_attempt(services, page, client, user=None)
-        except TooManyRequests:
-            message = "Too many sign-in attempts for this application right now; try again soon."
-    return _show(services, page, client, browser, attempt, message)
+        attempt = await _new_attempt(services, page, client, user=None)
+    return _show(services, page, client, browser, attempt, None)
 
 
 @router.post("/login/{page_id}/ask")
@@ -108,19 +101,23 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
         return error_page(GONE, 403)
     page, client, browser = found
     attempt = await _attempt(services, page)
+    if not await _cancel(services, attempt):
+        return _back_to(page)  # approved meanwhile: the page goes on with that
     username = form.get("username", "").strip()
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
-    if user is None or not user.active:
-        message = "No account matches that username, email or phone number."
-    elif not await services.devices.for_user(user.id):
-        message = "This account has no phone enrolled yet. Ask your administrator to enroll one."
-    else:
-        await _cancel(services, attempt)
+    if user is not None and user.active and await services.devices.for_user(user.id):
         try:
             await _new_attempt(services, page, client, user=user)
             return _back_to(page)
         except TooManyRequests:
             message = "Too many sign-in requests for this account; wait a minute and try again."
+    else:
+        # One answer for "no such user" and "no phone": the page tells nobody who exists.
+        message = (
+            "We could not send a request for that account. Check what you typed; if it is "
+            "right, your account may have no phone enrolled yet — ask your administrator."
+        )
+    attempt = await _new_attempt(services, page, client, user=None)
     return _show(services, page, client, browser, attempt, message, status=400, hint=username)
 
 
@@ -130,15 +127,34 @@ async def retry(page_id: str, request: Request, services: ServicesDep) -> Respon
     found, _ = await _form(services, request, page_id)
     if found is None:
         return error_page(GONE, 403)
-    page, client, browser = found
-    attempt = await _attempt(services, page)
-    await _cancel(services, attempt)
-    try:
+    page, client, _ = found
+    if await _cancel(services, await _attempt(services, page)):
         await _new_attempt(services, page, client, user=None)
-    except TooManyRequests:
-        message = "Too many sign-in attempts for this application right now; try again soon."
-        return _show(services, page, client, browser, attempt, message, status=429)
     return _back_to(page)
+
+
+@router.post("/login/{page_id}/cancel")
+async def cancel(page_id: str, request: Request, services: ServicesDep) -> Response:
+    """The user gives up: the client hears ``access_denied`` (RFC 6749 §4.1.2.1)."""
+    found, _ = await _form(services, request, page_id)
+    if found is None:
+        return error_page(GONE, 403)
+    page, client, _ = found
+    params = store.params_of(page)
+    if not is_registered(params.redirect_uri, client) or not await _cancel(
+        services, await _attempt(services, page)
+    ):
+        return _back_to(page)
+    async with services.db.session() as session:
+        if not await store.mark_used(session, page.id):
+            return error_page(GONE, 403)
+        await session.commit()
+    to = ReturnTo(params.redirect_uri, params.response_mode, params.state)
+    return to.error(AccessDenied("the user cancelled the sign-in"), services.settings)
+
+
+class _PageUsed(Exception):
+    """The page was used up by a racing step: undo this one."""
 
 
 @router.post("/login/{page_id}/continue")
@@ -147,17 +163,23 @@ async def finish(page_id: str, request: Request, services: ServicesDep) -> Respo
     found, _ = await _form(services, request, page_id)
     if found is None:
         return error_page(GONE, 403)
-    page, client, browser = found
+    page, client, _ = found
     attempt = await _attempt(services, page)
     if attempt is None or attempt.status != Status.APPROVED:
         return _back_to(page)
     settings = services.settings
-    params = AuthorizationParams.from_json(page.params)
+    params = store.params_of(page)
+    if not is_registered(params.redirect_uri, client):  # unregistered since the page opened
+        return error_page("The application no longer accepts this sign-in. Start again.")
+    to = ReturnTo(params.redirect_uri, params.response_mode, params.state)
+    previous = await find_session(services.db, session_token(request, settings))
     issued: dict[str, str] = {}
 
     async def within(session: AsyncSession, consumed: AuthRequest) -> None:
         await check_still_allowed(session, consumed, client, AUTHORIZATION_CODE)
-        assert consumed.user_id is not None and consumed.decided_at is not None
+        assert consumed.user_id and consumed.decided_at and consumed.device_id
+        if not await store.mark_used(session, page.id):
+            raise _PageUsed
         grant = Grant(
             consumed.user_id,
             consumed.scope,
@@ -167,12 +189,20 @@ async def finish(page_id: str, request: Request, services: ServicesDep) -> Respo
         )
         issued["code"] = issue_code(session, params, grant, settings.authorization_code_lifetime)
         if settings.session_lifetime:
-            issued["session"] = start_session(session, grant, settings.session_lifetime)
-        await session.exec(
-            update(StoredAuthorization)
-            .where(col(StoredAuthorization.id) == page.id)
-            .values(used_at=utcnow())
-        )
+            # What this user approved before in this browser stays approved.
+            consents = (
+                dict(previous.consents) if previous and previous.user_id == grant.user_id else {}
+            )
+            consents[client.client_id] = " ".join(
+                sorted(set(consents.get(client.client_id, "").split()) | set(grant.scope.split()))
+            )
+            issued["session"] = start_session(
+                session,
+                grant,
+                settings.session_lifetime,
+                device_id=consumed.device_id,
+                consents=consents,
+            )
 
     try:
         moved = await services.requests.transition(
@@ -182,15 +212,17 @@ async def finish(page_id: str, request: Request, services: ServicesDep) -> Respo
             from_=Status.APPROVED,
             within=within,
         )
-    except TokenAccessDenied as exc:
+    except _PageUsed:
+        return error_page(GONE, 403)
+    except TokenAccessDenied as exc:  # the user or device is gone: the client hears so
         await services.requests.transition(attempt.id, Status.DENIED, from_=Status.APPROVED)
-        message = f"The sign-in cannot complete: {exc.description}."
-        return _show(services, page, client, browser, None, message, status=403)
+        async with services.db.session() as session:
+            await store.mark_used(session, page.id)
+            await session.commit()
+        return to.error(AccessDenied(exc.description), settings)
     if moved is None:  # expired in between, or a second click: the page shows where it is
         return _back_to(page)
-    response = ReturnTo(params.redirect_uri, params.response_mode, params.state).success(
-        issued["code"], settings
-    )
+    response = to.success(issued["code"], settings)
     if "session" in issued:
         set_session(response, issued["session"], settings)
     return response
@@ -211,6 +243,7 @@ async def events(page_id: str, request: Request, services: ServicesDep) -> Respo
 
 
 async def _follow(services: Services, attempt_id: str | None) -> AsyncIterator[str]:
+    yield "retry: 10000\n\n"  # when the stream ends, a browser reconnects no sooner than this
     if attempt_id is None:
         yield _event("status", {"status": "choose"})
         return
@@ -274,7 +307,7 @@ async def _attempt(services: Services, page: StoredAuthorization) -> AuthRequest
 async def _new_attempt(
     services: Services, page: StoredAuthorization, client: Client, *, user: Any
 ) -> AuthRequest:
-    params = AuthorizationParams.from_json(page.params)
+    params = store.params_of(page)
     # A code the page shows and the phone repeats: the user approves only what they started.
     binding = f"Sign-in code {secrets.randbelow(10000):04d}" if user is not None else None
     ask = Ask(
@@ -283,15 +316,25 @@ async def _new_attempt(
         expires_in=services.settings.ciba_default_expiry,
         acr_values=params.acr_values,
         binding_message=binding,
+        # A CIBA user code is typed into the client's terminal; a person at this page has none.
+        user_code_checked=True,
     )
-    attempt, _ = await start(services, client, ask, MODE)
+    # Anyone may open a login page, so its tries are not counted against the client's budget
+    # (that would let strangers block the client's CIBA requests); the per-user limit stays.
+    attempt, _ = await start(services, client, ask, LOGIN_PAGE_MODE, count_client=False)
     await store.set_attempt(services.db, page.id, attempt.id)
     return attempt
 
 
-async def _cancel(services: Services, attempt: AuthRequest | None) -> None:
-    if attempt is not None and attempt.status == Status.PENDING:
-        await services.requests.transition(attempt.id, Status.CANCELLED, from_=Status.PENDING)
+async def _cancel(services: Services, attempt: AuthRequest | None) -> bool:
+    """End the page's attempt if it is still pending. False when it was approved (maybe just
+    now, racing this step): that approval must not be thrown away."""
+    if attempt is None or attempt.status != Status.PENDING:
+        return attempt is None or attempt.status != Status.APPROVED
+    if await services.requests.transition(attempt.id, Status.CANCELLED, from_=Status.PENDING):
+        return True
+    current = await services.requests.get(attempt.id)
+    return current is None or current.status != Status.APPROVED
 
 
 def _back_to(page: StoredAuthorization) -> Response:
@@ -311,7 +354,7 @@ def _show(
     status: int = 200,
     hint: str | None = None,
 ) -> Response:
-    params = AuthorizationParams.from_json(page.params)
+    params = store.params_of(page)
     state = state_of(attempt)
     qr = None
     if attempt is not None and state == "choose" and attempt.qr_secret:

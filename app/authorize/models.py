@@ -64,13 +64,21 @@ class AuthorizationCode(SQLModel, table=True):
 
 
 class BrowserSession(SQLModel, table=True):
-    """A signed-in browser: lets a returning user skip the phone within ``max_age``."""
+    """A signed-in browser: lets a returning user skip the phone within ``max_age`` — for the
+    clients and scopes they approved on the phone (``consents``), while the approving device
+    stays enrolled."""
 
     __tablename__ = "browser_sessions"
 
     id: str = Field(primary_key=True, max_length=64)
     token_hash: str = Field(max_length=128, unique=True)
     user_id: str = Field(sa_column=reference("users.id", 64))
+    device_id: str = Field(max_length=64)
+    consents: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(json_column(), nullable=False),
+        description="client_id → the scope the user approved for it on the phone",
+    )
     auth_time: int
     acr: str | None = Field(default=None, max_length=100)
     amr: list[str] = Field(default_factory=list, sa_column=Column(json_column(), nullable=False))

@@ -8,8 +8,9 @@ error goes back to the client at that URI.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from app.authorize import pkce
 from app.clients.metadata import AUTHORIZATION_CODE
@@ -24,6 +25,7 @@ from app.errors import (
 from app.settings import Settings
 from app.tokens.scopes import granted_scope
 
+LOOPBACK_IPS = ("127.0.0.1", "::1")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 RESPONSE_MODES = ("query", "form_post")
 # Bounds on what we keep and echo; generous for any real client.
@@ -59,8 +61,14 @@ class AuthorizationParams:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> AuthorizationParams:
-        return cls(**data)
+    def from_json(cls, data: Mapping[str, Any]) -> AuthorizationParams | None:
+        """Read back what ``to_json`` stored; None when a row of another shape (a server of
+        another version wrote it) lacks what this one needs. Unknown members are ignored."""
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError:
+            return None
 
 
 def redirect_uri(params: Mapping[str, str], client: Client, repeated: set[str]) -> str:
@@ -70,9 +78,30 @@ def redirect_uri(params: Mapping[str, str], client: Client, repeated: set[str]) 
     uri = params.get("redirect_uri")
     if uri is None:
         raise NoRedirect("The request names no redirect_uri.")
-    if uri not in client.meta.redirect_uris:
+    if not is_registered(uri, client):
         raise NoRedirect("The redirect_uri is not registered for this application.")
     return uri
+
+
+def is_registered(uri: str, client: Client) -> bool:
+    """Exact match, except that a native app on a loopback IP may use any port (RFC 8252
+    §7.3: the port is chosen when the app starts listening)."""
+    if uri in client.meta.redirect_uris:
+        return True
+    asked = urlsplit(uri)
+    if asked.scheme != "http" or asked.hostname not in LOOPBACK_IPS:
+        return False
+    try:
+        asked.port  # noqa: B018  (a malformed port raises here)
+    except ValueError:
+        return False
+    return any(_without_port(r) == _without_port(uri) for r in client.meta.redirect_uris)
+
+
+def _without_port(uri: str) -> str:
+    parts = urlsplit(uri)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    return urlunsplit((parts.scheme, host or "", parts.path, parts.query, parts.fragment))
 
 
 def response_mode(params: Mapping[str, str]) -> str:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.authorize.models import StoredAuthorization
 from app.authorize.params import AuthorizationParams
@@ -101,9 +102,27 @@ async def find_login(db: Database, page_id: str, browser: str | None) -> StoredA
         or page.used_at is not None
         or page.expires_at <= utcnow()
         or page.browser_hash != hash_secret(browser)
+        or AuthorizationParams.from_json(page.params) is None
     ):
         return None
     return page
+
+
+def params_of(page: StoredAuthorization) -> AuthorizationParams:
+    """The parameters of a page ``find_login`` returned (it checked they read back)."""
+    params = AuthorizationParams.from_json(page.params)
+    assert params is not None
+    return params
+
+
+async def mark_used(session: AsyncSession, page_id: str) -> bool:
+    """Use the page up, in the caller's transaction; False if something else did first."""
+    result = await session.exec(
+        update(StoredAuthorization)
+        .where(col(StoredAuthorization.id) == page_id, col(StoredAuthorization.used_at).is_(None))
+        .values(used_at=utcnow())
+    )
+    return bool(result.rowcount == 1)
 
 
 async def set_attempt(db: Database, page_id: str, attempt_id: str) -> None:

@@ -11,11 +11,15 @@ from app.hashing import new_secret
 from app.services import Services
 
 
-async def start(services: Services, client: Client, ask: Ask, mode: str) -> tuple[AuthRequest, str]:
+async def start(
+    services: Services, client: Client, ask: Ask, mode: str, *, count_client: bool = True
+) -> tuple[AuthRequest, str]:
     """Store the request (its devices are told by the core's effects); returns it with its
-    ``auth_req_id`` (160+ bits, URL-safe)."""
+    ``auth_req_id`` (160+ bits, URL-safe). ``count_client`` False leaves the per-client limit
+    out (for tries started by anonymous browsers, not by the authenticated client)."""
     user_id = ask.user.id if ask.user else None
-    await check_limits(services.db, services.settings, client.client_id, user_id)
+    client_id = client.client_id if count_client else None
+    await check_limits(services.db, services.settings, client_id, user_id)
     auth_req_id = new_secret(32)
     extra = {}
     if mode in ("ping", "push"):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 
-from app.decoupled.models import AuthRequest
+from app.decoupled.models import LOGIN_PAGE_MODE, AuthRequest
 from app.errors import TooManyRequests
 from app.settings import Settings
 from app.storage.db import Database
@@ -21,14 +21,18 @@ from app.storage.types import utcnow
 
 
 async def check_limits(
-    db: Database, settings: Settings, client_id: str, user_id: str | None
+    db: Database, settings: Settings, client_id: str | None, user_id: str | None
 ) -> None:
     """Raise ``TooManyRequests`` (429 with ``Retry-After``) if starting one more is over."""
     now = utcnow()
     window = timedelta(seconds=settings.rate_limit_window_seconds)
-    checks = [
-        ("this client", col(AuthRequest.client_id) == client_id, settings.rate_limit_per_client)
-    ]
+    checks = []
+    if client_id is not None:
+        # What the client itself started; tries on its login pages come from browsers.
+        own = and_(
+            col(AuthRequest.client_id) == client_id, col(AuthRequest.mode) != LOGIN_PAGE_MODE
+        )
+        checks.append(("this client", own, settings.rate_limit_per_client))
     if user_id is not None:
         checks.append(
             ("this user", col(AuthRequest.user_id) == user_id, settings.rate_limit_per_user)

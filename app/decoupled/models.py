@@ -10,6 +10,9 @@ from sqlmodel import Field, SQLModel
 
 from app.storage.types import UTCDateTime, json_column, reference, utcnow
 
+# The mode of tries started on a login page of the redirect flow (by a browser, not a client).
+LOGIN_PAGE_MODE = "authorize"
+
 
 class AuthRequest(SQLModel, table=True):
     """One decoupled login, from the client's ask to the tokens (or the refusal)."""

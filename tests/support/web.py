@@ -74,7 +74,11 @@ class Browser:
 
     def authorize(self, params: dict[str, Any], method: str = "GET") -> httpx.Response:
         if method == "POST":
-            return self.http.post("/authorize", data=params)
+            response = self.http.post("/authorize", data=params)
+            location = response.headers.get("location", "")
+            if response.status_code == 303 and location.startswith("/authorize?"):
+                return self.http.get(location)  # a browser without our cookies yet
+            return response
         return self.http.get("/authorize", params=params)
 
     def open_login(self, params: dict[str, Any]) -> LoginPage:
