@@ -101,23 +101,23 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
         return error_page(GONE, 403)
     page, client, browser = found
     attempt = await _attempt(services, page)
-    if not await _cancel(services, attempt):
-        return _back_to(page)  # approved meanwhile: the page goes on with that
     username = form.get("username", "").strip()
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
     if user is not None and user.active and await services.devices.for_user(user.id):
+        if not await _cancel(services, attempt):
+            return _back_to(page)  # approved meanwhile: the page goes on with that
         try:
             await _new_attempt(services, page, client, user=user)
             return _back_to(page)
         except TooManyRequests:
             message = "Too many sign-in requests for this account; wait a minute and try again."
+            attempt = await _new_attempt(services, page, client, user=None)
     else:
         # One answer for "no such user" and "no phone": the page tells nobody who exists.
         message = (
             "We could not send a request for that account. Check what you typed; if it is "
             "right, your account may have no phone enrolled yet — ask your administrator."
         )
-    attempt = await _new_attempt(services, page, client, user=None)
     return _show(services, page, client, browser, attempt, message, status=400, hint=username)
 
 
