@@ -114,8 +114,10 @@ def one_login(
     listener.start()
     opened.wait(10)
     (pending,) = http.get("/devices/me/requests", headers=device.auth()).json()
+    number = re.search(r'id="number">(\d+)<', browser.get(path).text)
+    assert number
     sent = time.perf_counter()
-    device.decide(http, pending["id"], "approve")
+    device.decide(http, pending["id"], "approve", number_match=number.group(1))
     assert approved.wait(10), "the page never heard of the approval"
     latency = time.perf_counter() - sent
     listener.join()

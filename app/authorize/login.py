@@ -36,6 +36,7 @@ from app.clients.metadata import AUTHORIZATION_CODE
 from app.clients.models import Client
 from app.decoupled.models import LOGIN_PAGE_MODE, AuthRequest
 from app.decoupled.states import Status
+from app.devices.decisions import NUMBER_MATCH
 from app.errors import AccessDenied, TokenAccessDenied, TooManyRequests
 from app.events import request_topic
 from app.http.deps import ServicesDep
@@ -308,20 +309,23 @@ async def _new_attempt(
     services: Services, page: StoredAuthorization, client: Client, *, user: Any
 ) -> AuthRequest:
     params = store.params_of(page)
-    # A code the page shows and the phone repeats: the user approves only what they started.
-    binding = f"Sign-in code {secrets.randbelow(10000):04d}" if user is not None else None
     ask = Ask(
         user=user,
         scope=params.scope,
         expires_in=services.settings.ciba_default_expiry,
         acr_values=params.acr_values,
-        binding_message=binding,
         # A CIBA user code is typed into the client's terminal; a person at this page has none.
         user_code_checked=True,
     )
+    # A push to a named user carries a number the page shows and the user types on the phone:
+    # anyone can type a name here, but only the person at this page can approve. (A QR scan
+    # needs none: the phone was at the page.)
+    extra = {NUMBER_MATCH: f"{secrets.randbelow(90) + 10}"} if user is not None else None
     # Anyone may open a login page, so its tries are not counted against the client's budget
     # (that would let strangers block the client's CIBA requests); the per-user limit stays.
-    attempt, _ = await start(services, client, ask, LOGIN_PAGE_MODE, count_client=False)
+    attempt, _ = await start(
+        services, client, ask, LOGIN_PAGE_MODE, count_client=False, extra=extra
+    )
     await store.set_attempt(services.db, page.id, attempt.id)
     return attempt
 
@@ -367,7 +371,7 @@ def _show(
         client_name=client.meta.client_name or client.client_id,
         scope_text=", ".join(words),
         state=state,
-        code=attempt.binding_message if attempt else None,
+        number=attempt.extra.get(NUMBER_MATCH) if attempt else None,
         login_hint=hint if hint is not None else (params.login_hint or ""),
         qr=qr,
         message=message,

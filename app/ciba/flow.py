@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.ciba.limits import check_limits
 from app.ciba.params import Ask
 from app.clients.models import Client
@@ -12,7 +14,13 @@ from app.services import Services
 
 
 async def start(
-    services: Services, client: Client, ask: Ask, mode: str, *, count_client: bool = True
+    services: Services,
+    client: Client,
+    ask: Ask,
+    mode: str,
+    *,
+    count_client: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[AuthRequest, str]:
     """Store the request (its devices are told by the core's effects); returns it with its
     ``auth_req_id`` (160+ bits, URL-safe). ``count_client`` False leaves the per-client limit
@@ -21,7 +29,7 @@ async def start(
     client_id = client.client_id if count_client else None
     await check_limits(services.db, services.settings, client_id, user_id)
     auth_req_id = new_secret(32)
-    extra = {}
+    extra = dict(extra or {})
     if mode in ("ping", "push"):
         # The notification names the request by its auth_req_id, which the table otherwise keeps
         # only as a hash. It alone redeems nothing: /token also wants the client's credentials.

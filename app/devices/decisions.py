@@ -1,8 +1,10 @@
 """A device's answer to a request: a JWT signed by the device key, kept as evidence.
 
 Decision JWT claims: ``iss`` = device_id, ``aud`` = issuer, ``iat``, ``exp``, ``jti``,
-``request_id``, ``decision`` (``approve`` | ``deny``) and ``user_code`` where the client asked
-for one. The first valid decision wins (one conditional write); later ones see the request closed.
+``request_id``, ``decision`` (``approve`` | ``deny``), ``user_code`` where the client asked
+for one, and ``number_match`` where the request asks the user to type the number their sign-in
+page shows. The first valid decision wins (one conditional write); later ones see the request
+closed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.storage.db import Database
 from app.storage.types import utcnow
 from app.users.service import UserService
 
+NUMBER_MATCH = "number_match"
 AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
 # The one authentication context this server performs: approval on an enrolled device, signed
 # with the device's own key. Advertised in discovery as acr_values_supported.
@@ -70,6 +73,11 @@ async def decide(
         "device_id": device.id,
         "decision_jwt": decision_jwt,
     }
+    wrong_number = decision == "approve" and not _number_matches(request, claims)
+    if wrong_number:
+        # A wrong number is a guess (or a push the user did not start): one try, then denied.
+        target = Status.DENIED
+        values["extra"] = {**request.extra, "denied_because": "wrong number_match"}
     if target == Status.APPROVED:
         values.update(amr=AMR, acr=ACR)
     moved = await requests.transition(
@@ -84,4 +92,13 @@ async def decide(
         current = await requests.get(request_id)
         state = current.status if current else "gone"
         raise Conflict(f"the request is no longer pending ({state})")
+    if wrong_number:
+        raise InvalidRequest("the number does not match the sign-in page; the request is denied")
     return moved
+
+
+def _number_matches(request: AuthRequest, claims: dict[str, Any]) -> bool:
+    """Number matching: the sign-in page shows a number, the user types it on the phone, so
+    only someone looking at that page can approve (push fatigue gains an attacker nothing)."""
+    expected = request.extra.get(NUMBER_MATCH)
+    return expected is None or claims.get(NUMBER_MATCH) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.decoupled.models import AuthRequest
+from app.devices.decisions import NUMBER_MATCH
 from app.services import Services
 
 
@@ -17,6 +18,8 @@ async def request_view(services: Services, request: AuthRequest) -> dict[str, An
         "scope": request.scope,
         "acr_values": request.acr_values,
         "user_code_required": request.user_code_required,
+        # The phone asks the user for the number their sign-in page shows.
+        "number_match_required": NUMBER_MATCH in request.extra,
         "created_at": request.created_at.isoformat(),
         "expires_at": request.expires_at.isoformat(),
     }

@@ -44,11 +44,11 @@ def test_authlib_completes_code_and_pkce_with_a_phone_approval(admin, server, ph
     asked = browser.http.post(page + "/ask", data={"csrf": csrf, "username": "kim@example.com"})
     assert asked.status_code == 303 and asked.headers["location"] == page
     waiting = browser.http.get(page)
-    code_shown = re.search(r'id="binding-code">([^<]+)<', waiting.text).group(1)
+    number = re.search(r'id="number">(\d+)<', waiting.text).group(1)
 
-    # The phone shows the same code and who asks; the user approves.
-    shown = phone.answer("approve")
-    assert shown["binding_message"] == code_shown
+    # The phone says who asks and wants the page's number; the user types it and approves.
+    shown = phone.answer("approve", number_match=number)
+    assert shown["number_match_required"] is True
     assert shown["client_name"] == "Web shop"
 
     back = browser.http.post(page + "/continue", data={"csrf": csrf})
@@ -102,7 +102,8 @@ def test_a_public_client_with_pkce_and_pairwise_subjects(admin, http, server, ph
     page = browser.http.get(url).headers["location"]
     csrf = re.search(r'name="csrf" value="([^"]+)"', browser.http.get(page).text).group(1)
     browser.http.post(page + "/ask", data={"csrf": csrf, "username": "kim"})
-    phone.answer("approve")
+    number = re.search(r'id="number">(\d+)<', browser.http.get(page).text).group(1)
+    phone.answer("approve", number_match=number)
     back = browser.http.post(page + "/continue", data={"csrf": csrf})
     token = oauth.fetch_token(
         server.url + "/token",

@@ -57,7 +57,7 @@ def test_a_code_is_bound_to_redirect_uri_verifier_and_client(admin, http, browse
 def test_a_verifier_for_a_code_without_challenge_is_refused(http, browser, web, phone):
     page = browser.open_login(web.params())  # a confidential client may skip PKCE
     page.ask("kim")
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     code = page.finish().headers["location"].split("code=")[1].split("&")[0]
     sneaky = web.redeem(http, code, code_verifier="v" * 43)
     assert sneaky.json()["error"] == "invalid_grant"

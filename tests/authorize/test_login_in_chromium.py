@@ -77,14 +77,14 @@ def test_typed_username_then_phone_approval_returns_with_a_code(
     assert page.locator("#qr").is_visible()  # the other way in: scan with the app
     page.fill("#username", "kim")
     page.click("#send")
-    code_on_page = page.locator("#binding-code").inner_text()
-    assert re.fullmatch(r"Sign-in code \d{4}", code_on_page)
+    number = page.locator("#number").inner_text()
+    assert re.fullmatch(r"\d{2}", number)
     shot = tmp_path / "login-waiting-for-phone.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.exists() and shot.stat().st_size > 1000
 
-    shown = phone.answer("approve")  # the phone shows the same code
-    assert shown["binding_message"] == code_on_page
+    shown = phone.answer("approve", number_match=number)  # typed on the phone
+    assert shown["number_match_required"] is True
 
     code = _code_after_redirect(page, callback)  # no click: the event stream moved the page on
 
@@ -99,7 +99,7 @@ def test_a_denial_is_shown_and_a_retry_succeeds(http, server, phone, web, callba
     page.goto(_authorize_url(server, web, callback, challenge))
     page.fill("#username", "kim")
     page.click("#send")
-    page.locator("#binding-code").wait_for()
+    page.locator("#number").wait_for()
     phone.answer("deny")
     page.locator("text=The request was denied on the phone.").wait_for()
     shot = tmp_path / "login-denied.png"
@@ -108,8 +108,7 @@ def test_a_denial_is_shown_and_a_retry_succeeds(http, server, phone, web, callba
 
     page.fill("#username", "kim")  # the form is back, to try again
     page.click("#send")
-    page.locator("#binding-code").wait_for()
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.locator("#number").inner_text())
     code = _code_after_redirect(page, callback)
     redeemed = web.redeem(http, code, code_verifier=verifier, redirect_uri=callback)
     assert redeemed.status_code == 200
@@ -120,8 +119,7 @@ def test_the_session_cookie_skips_the_login_next_time(server, phone, web, callba
     page.goto(_authorize_url(server, web, callback, challenge))
     page.fill("#username", "kim")
     page.click("#send")
-    page.locator("#binding-code").wait_for()
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.locator("#number").inner_text())
     _code_after_redirect(page, callback)
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["bc-session"]["httpOnly"] and cookies["bc-session"]["sameSite"] == "Lax"

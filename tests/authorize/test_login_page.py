@@ -88,7 +88,7 @@ def test_denial_shows_a_message_and_a_retry(browser, web, phone):
     assert retried.status_code == 303
     assert 'id="qr"' in page.get().text  # a new attempt, with a new QR code
     page.ask("kim")
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     assert "code" in returned(page.finish())
 
 
@@ -183,7 +183,7 @@ def test_the_event_stream_follows_the_attempt(server, browser, web, phone):
     listener.start()
 
     wait_for(lambda: len(seen) >= 2, timeout=5)
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     listener.join(timeout=10)
     assert not listener.is_alive()  # the stream ended with the result
     assert seen == [
@@ -245,3 +245,16 @@ def test_a_camera_scan_without_the_app_lands_on_a_page(http):
         page = http.get(path)
         assert page.status_code == 200 and "authenticator app" in page.text
         assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_a_push_without_the_pages_number_is_denied(http, browser, web, phone):
+    page = browser.open_login(_with_pkce(web))
+    for claims in ({}, {"number_match": "wrong"}):  # no number, or a guess: one try, denied
+        page.ask("kim")
+        (shown,) = phone.pending()
+        assert shown["number_match_required"] is True
+        answer = phone.device.decide(http, shown["id"], "approve", **claims)
+        assert answer.status_code == 400 and "number" in answer.json()["error_description"]
+        assert "denied on the phone" in page.get().text
+        assert phone.pending() == []
+        assert page.post("continue").headers["location"] == page.path  # no code

@@ -73,7 +73,7 @@ def test_cancel_returns_access_denied_to_the_client(browser, web, phone):
 def test_a_user_disabled_before_continue_is_access_denied(admin, browser, web, phone):
     page = browser.open_login(_pkce(web))
     page.ask("kim")
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     csrf = page.csrf()
     admin.patch(f"/admin/users/{phone.user['id']}", json={"active": False})
     values = returned(page.post("continue", csrf=csrf))
@@ -84,7 +84,7 @@ def test_a_retry_after_an_approval_keeps_the_approval(browser, web, phone):
     page = browser.open_login(_pkce(web))
     page.ask("kim")
     csrf = page.csrf()
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     # The user clicked "another account" just as the phone approved: the approval wins.
     assert page.post("retry", csrf=csrf).headers["location"] == page.path
     assert "code" in returned(page.post("continue", csrf=csrf))
@@ -99,7 +99,7 @@ def test_native_apps_on_loopback_may_use_any_port(admin, browser, http, phone):
     params = app.params(redirect_uri=uri, code_challenge=challenge, code_challenge_method="S256")
     page = browser.open_login(params)
     page.ask("kim")
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     location = page.finish().headers["location"]
     assert location.startswith(uri + "?code=")
     code = location.split("code=")[1].split("&")[0]
@@ -113,7 +113,7 @@ def test_a_public_client_cannot_redeem_a_code_issued_without_pkce(admin, http, b
     web = WebClient.register(admin)
     page = browser.open_login(web.params())  # confidential: PKCE optional
     page.ask("kim")
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     code = returned(page.finish())["code"]
     admin.patch(f"/admin/clients/{web.client_id}", json={"token_endpoint_auth_method": "none"})
     response = http.post(

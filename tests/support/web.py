@@ -109,6 +109,12 @@ class LoginPage:
     def ask(self, username: str) -> httpx.Response:
         return self.post("ask", username=username)
 
+    def number(self) -> str:
+        """The number the page asks the user to type on the phone."""
+        match = re.search(r'id="number">(\d+)<', self.get().text)
+        assert match, "the page shows no number"
+        return match.group(1)
+
     def finish(self) -> httpx.Response:
         return self.post("continue")
 
@@ -130,7 +136,7 @@ def log_in(browser: Browser, web: WebClient, phone: Any, username: str, **extra:
     )
     asked = page.ask(username)
     assert asked.status_code == 303, asked.text
-    phone.answer("approve")
+    phone.answer("approve", number_match=page.number())
     values = returned(page.finish())
     values["verifier"] = verifier
     return values
