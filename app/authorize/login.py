@@ -41,7 +41,7 @@ from app.errors import AccessDenied, TokenAccessDenied, TooManyRequests
 from app.events import request_topic
 from app.http.deps import ServicesDep
 from app.http.forms import read_form
-from app.http.pages import error_page, render
+from app.http.pages import ErrorPage, error_page, render
 from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.response import Grant
@@ -84,10 +84,7 @@ def state_of(attempt: AuthRequest | None) -> str:
 
 @router.get("/login/{page_id}")
 async def login_page(page_id: str, request: Request, services: ServicesDep) -> Response:
-    found = await _page(services, request, page_id)
-    if found is None:
-        return error_page(GONE)
-    page, client, browser = found
+    page, client, browser = await _page(services, request, page_id)
     attempt = await _attempt(services, page)
     if attempt is None:
         attempt = await _new_attempt(services, page, client, user=None)
@@ -97,10 +94,7 @@ async def login_page(page_id: str, request: Request, services: ServicesDep) -> R
 @router.post("/login/{page_id}/ask")
 async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Response:
     """The user typed who they are: ask that user's phone."""
-    found, form = await _form(services, request, page_id)
-    if found is None:
-        return error_page(GONE, 403)
-    page, client, browser = found
+    page, client, browser, form = await _form(services, request, page_id)
     attempt = await _attempt(services, page)
     username = form.get("username", "").strip()
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
@@ -125,10 +119,7 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
 @router.post("/login/{page_id}/retry")
 async def retry(page_id: str, request: Request, services: ServicesDep) -> Response:
     """Start over with a new QR code (after a denial or expiry, or to change account)."""
-    found, _ = await _form(services, request, page_id)
-    if found is None:
-        return error_page(GONE, 403)
-    page, client, _ = found
+    page, client, _, _ = await _form(services, request, page_id)
     if await _cancel(services, await _attempt(services, page)):
         await _new_attempt(services, page, client, user=None)
     return _back_to(page)
@@ -137,10 +128,7 @@ async def retry(page_id: str, request: Request, services: ServicesDep) -> Respon
 @router.post("/login/{page_id}/cancel")
 async def cancel(page_id: str, request: Request, services: ServicesDep) -> Response:
     """The user gives up: the client hears ``access_denied`` (RFC 6749 §4.1.2.1)."""
-    found, _ = await _form(services, request, page_id)
-    if found is None:
-        return error_page(GONE, 403)
-    page, client, _ = found
+    page, client, _, _ = await _form(services, request, page_id)
     params = store.params_of(page)
     if not is_registered(params.redirect_uri, client) or not await _cancel(
         services, await _attempt(services, page)
@@ -161,10 +149,7 @@ class _PageUsed(Exception):
 @router.post("/login/{page_id}/continue")
 async def finish(page_id: str, request: Request, services: ServicesDep) -> Response:
     """The attempt was approved: consume it, issue the code and a session, go back."""
-    found, _ = await _form(services, request, page_id)
-    if found is None:
-        return error_page(GONE, 403)
-    page, client, _ = found
+    page, client, _, _ = await _form(services, request, page_id)
     attempt = await _attempt(services, page)
     if attempt is None or attempt.status != Status.APPROVED:
         return _back_to(page)
@@ -233,7 +218,7 @@ async def finish(page_id: str, request: Request, services: ServicesDep) -> Respo
 async def events(page_id: str, request: Request, services: ServicesDep) -> Response:
     """Server-sent events for the page's attempt: ``status`` on every change and ``qr`` as the
     code rotates; the stream ends when the attempt has its result."""
-    found = await _page(services, request, page_id)
+    found = await _find(services, request, page_id)
     if found is None:
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
     page, _, _ = found
@@ -280,6 +265,15 @@ def qr_image(uri: str) -> str:
 
 async def _page(
     services: Services, request: Request, page_id: str
+) -> tuple[StoredAuthorization, Client, str]:
+    found = await _find(services, request, page_id)
+    if found is None:
+        raise ErrorPage(GONE)
+    return found
+
+
+async def _find(
+    services: Services, request: Request, page_id: str
 ) -> tuple[StoredAuthorization, Client, str] | None:
     """The page, its client and this browser's id, when this browser opened the page."""
     browser = browser_id(request, services.settings)
@@ -292,13 +286,14 @@ async def _page(
 
 async def _form(
     services: Services, request: Request, page_id: str
-) -> tuple[tuple[StoredAuthorization, Client, str] | None, dict[str, str]]:
-    """A page's form post, with its CSRF token checked."""
-    found = await _page(services, request, page_id)
+) -> tuple[StoredAuthorization, Client, str, dict[str, str]]:
+    """A page's form post, with its CSRF token checked: the page, its client, this browser's
+    id and the form."""
+    found = await _find(services, request, page_id)
     form = await read_form(request)
     if found is None or not csrf_ok(found[2], page_id, form.get("csrf")):
-        return None, form
-    return found, form
+        raise ErrorPage(GONE, 403)
+    return (*found, form)
 
 
 async def _attempt(services: Services, page: StoredAuthorization) -> AuthRequest | None:

@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from app.errors import InvalidRequest, OAuthError, ServerError
+from app.http.pages import ErrorPage, error_page
 
 log = logging.getLogger("backchannel.errors")
 
@@ -61,9 +62,15 @@ async def _refuse_nul_in_url(request: Request, call_next: Any) -> Any:
     return await call_next(request)
 
 
+async def _error_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ErrorPage)
+    return error_page(exc.message, exc.status)
+
+
 def install(app: FastAPI) -> None:
     app.middleware("http")(_refuse_nul_in_url)
     app.add_exception_handler(OAuthError, _oauth_error)
+    app.add_exception_handler(ErrorPage, _error_page)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -38,6 +38,16 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
+class ErrorPage(Exception):
+    """Raised where the answer is a page for the person at the browser, not JSON for a client;
+    the error handler renders it with ``error_page``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
 def error_page(message: str, status: int = 400) -> HTMLResponse:
     """For what cannot be sent back to the client (RFC 6749 §4.1.2.1): the user reads it."""
     return render("error.html", status, message=message)
