@@ -115,3 +115,16 @@ def test_a_public_client_with_pkce_and_pairwise_subjects(admin, http, server, ph
     assert "refresh_token" not in token  # offline_access was not asked for
     info = http.get("/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert info.json()["sub"] == claims["sub"]
+
+
+def test_discovery_advertises_the_redirect_flow(http, server):
+    meta = http.get("/.well-known/openid-configuration").json()
+    assert meta["authorization_endpoint"] == server.url + "/authorize"
+    assert meta["pushed_authorization_request_endpoint"] == server.url + "/par"
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["response_modes_supported"] == ["query", "form_post"]
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    assert meta["require_pushed_authorization_requests"] is False
+    assert "authorization_code" in meta["grant_types_supported"]
+    assert set(meta["prompt_values_supported"]) == {"none", "login", "consent", "select_account"}
