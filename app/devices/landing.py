@@ -1,28 +1,27 @@
-"""Where a phone's plain camera lands: QR codes and enrollment links are https URLs on the
-issuer (so a scan without the app opens a page, not an error). The web authenticator, which
-will enroll and approve right here, is not built yet; until then these pages say what to do."""
+"""The web authenticator: the phone API from a phone's browser, so the whole flow works with
+no native app. Enrollment links (``/authenticator#enrollment_code=…``; the fragment never
+reaches a server log) and QR codes (``/qr/…``, what a phone's camera opens) land on the same page,
+which keeps its device key in the browser (a non-extractable WebCrypto key) and signs every call
+and decision with it, exactly as an app would (docs/authenticator.md)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.http.deps import ServicesDep
 from app.http.pages import render
 
 router = APIRouter(tags=["devices"])
 
 
-@router.get("/qr/{payload}")
-async def scanned_without_the_app(payload: str) -> Response:
-    return render(
-        "app_needed.html",
-        message="This code signs you in to an application on another screen.",
-    )
-
-
 @router.get("/authenticator")
-async def authenticator() -> Response:
-    return render(
-        "app_needed.html",
-        message="Your administrator sent you this link to enroll a phone. "
-        "Open it with the Backchannel authenticator app.",
-    )
+async def authenticator(services: ServicesDep) -> Response:
+    issuer = services.settings.issuer
+    websocket = "ws" + issuer.removeprefix("http")
+    return render("authenticator.html", issuer=issuer, connect_sources=[websocket])
+
+
+@router.get("/qr/{payload}")
+async def scanned(payload: str, services: ServicesDep) -> Response:
+    """A QR code opened by the phone's camera: the page claims it for the enrolled device."""
+    return await authenticator(services)

@@ -24,7 +24,7 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
         f"script-src 'nonce-{nonce}'; "
         "style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; "
-        "connect-src 'self'; "
+        "connect-src 'self' " + " ".join(context.get("connect_sources", [])) + "; "
         "form-action 'self' " + " ".join(context.get("form_targets", [])) + "; "
         "frame-ancestors 'none'; base-uri 'none'"
     )

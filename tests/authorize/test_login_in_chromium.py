@@ -9,36 +9,18 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
+from tests.support.chromium import chromium, new_page
 from tests.support.ciba import verify_id_token
 from tests.support.receiver import Receiver
 from tests.support.web import WebClient, pkce_pair
 
-CHROMIUM = "/usr/bin/chromium"
-# As root in a container Chromium needs --no-sandbox; the rest keep it off the closed network.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
 def page():
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make browser` installs it"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+    with chromium() as browser:
+        yield new_page(browser)
 
 
 @pytest.fixture

@@ -240,11 +240,13 @@ def test_scanning_the_page_qr_then_approving_logs_in(http, server, browser, web,
     assert claims["sub"] == phone.user["id"]
 
 
-def test_a_camera_scan_without_the_app_lands_on_a_page(http):
+def test_a_camera_scan_lands_on_the_web_authenticator(http, server):
     for path in ("/qr/abcdefgh.1.xyz", "/authenticator"):
         page = http.get(path)
-        assert page.status_code == 200 and "authenticator app" in page.text
+        assert page.status_code == 200 and "<h1>Authenticator</h1>" in page.text
         assert page.headers["x-frame-options"] == "DENY"
+        ws = "ws" + server.url.removeprefix("http")
+        assert f"connect-src 'self' {ws};" in page.headers["content-security-policy"]
 
 
 def test_a_push_without_the_pages_number_is_denied(http, browser, web, phone):
