@@ -16,7 +16,7 @@ from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.devices.admin_endpoints import router as admin_devices
 from app.devices.endpoints import router as devices
-from app.devices.landing import router as device_landing
+from app.devices.web_authenticator import router as web_authenticator
 from app.discovery.endpoints import router as discovery
 from app.headless.endpoint import router as headless
 from app.health import router as health
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         userinfo,
         headless,
         devices,
-        device_landing,
+        web_authenticator,
         admin_clients,
         admin_users,
         admin_devices,
