@@ -100,7 +100,7 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
     await websocket.accept()
     try:
         device = await _stream_device(websocket, services)
-    except (OAuthError, ValueError, TimeoutError, WebSocketDisconnect) as exc:
+    except (OAuthError, ValueError, KeyError, TypeError, TimeoutError, WebSocketDisconnect) as exc:
         body = exc.body() if isinstance(exc, OAuthError) else {"error": "invalid_token"}
         with contextlib.suppress(Exception):
             await websocket.send_json({"type": "error", **body})

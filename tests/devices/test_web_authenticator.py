@@ -29,13 +29,18 @@ def user(admin):
 
 @pytest.fixture
 def phone(browser, admin, user):
-    """A phone's browser, enrolled from the link an administrator hands out."""
+    """A phone's browser, enrolled from the link an administrator hands out. Any console error
+    (a script failure, a CSP refusal) fails the test."""
     enrollment = admin.post(f"/admin/users/{user['id']}/enrollments").json()
     page = new_page(browser)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(enrollment["enrollment_uri"])
     page.locator("text=This phone is enrolled.").wait_for()
     assert "#" not in page.url  # the used code is off the screen and out of history
-    return page
+    yield page
+    assert [e for e in errors if "status of 4" not in e] == []  # 4xx answers are expected
 
 
 def test_enrolling_keeps_a_web_device_for_the_user(admin, user, phone):
@@ -44,16 +49,19 @@ def test_enrolling_keeps_a_web_device_for_the_user(admin, user, phone):
     # The key stayed in the browser: a reload still finds the device and signs with it.
     phone.reload()
     phone.locator("text=Sign-in requests for you appear here.").wait_for()
-    assert phone.locator("#empty").is_visible()
+    phone.locator("#empty").wait_for()  # the stream said: nothing waiting
 
 
 def test_a_ciba_request_appears_and_is_approved(admin, http, phone):
-    terminal = CibaClient.register(admin, http, client_name="Till 4")
+    terminal = CibaClient.register(admin, http, client_name="<img src=x onerror=alert(1)>")
     auth_req_id = terminal.start(login_hint="ana", binding_message="Pay 20 EUR")
     card = phone.locator(".request")
     card.wait_for()  # pushed over the device stream, no reload
-    assert "Till 4" in card.inner_text() and "Pay 20 EUR" in card.inner_text()
-    phone.click(".approve")
+    # What clients send is shown as text, never as markup.
+    assert "<img src=x onerror=alert(1)> asks you" in card.inner_text()
+    assert card.locator("img").count() == 0
+    assert "Pay 20 EUR" in card.inner_text()
+    phone.dblclick(".approve")  # a double tap answers once
     phone.locator("text=Approved.").wait_for()
     tokens = terminal.poll(auth_req_id)
     assert tokens.status_code == 200, tokens.text
@@ -123,6 +131,62 @@ def test_a_login_page_push_is_approved_with_the_pages_number(admin, server, brow
         phone.click(".approve")
         desktop.wait_for_url(callback + "?*")
         assert "code=" in desktop.url
+
+
+def test_a_wrong_number_typed_on_the_phone_denies(admin, server, browser, phone):
+    web = WebClient.register(admin)
+    desktop = new_page(browser)
+    desktop.goto(_login_url(server, web, "http://127.0.0.1:9999/callback"))
+    desktop.fill("#username", "ana")
+    desktop.click("#send")
+    number = desktop.locator("#number").inner_text()
+    card = phone.locator(".request")
+    card.wait_for()
+    assert card.locator(".approve").is_disabled()  # nothing to send until two digits
+    card.locator(".number").fill("1")
+    assert card.locator(".approve").is_disabled()
+    card.locator(".number").fill("00" if number != "00" else "11")
+    phone.click(".approve")
+    phone.locator("text=the request is denied").wait_for()
+    desktop.locator("text=The request was denied on the phone.").wait_for()
+
+
+def test_a_code_followed_from_a_link_is_not_claimed_without_asking(admin, server, browser, phone):
+    web = WebClient.register(admin)
+    desktop = new_page(browser)
+    desktop.goto(_login_url(server, web, "http://127.0.0.1:9999/callback"))
+    desktop.locator("#qr").wait_for()
+    relayed = _qr_on(server, desktop.url.removeprefix(server.url))
+    phone.set_content(f'<a id="bait" href="{relayed}">Claim your prize</a>')
+    phone.click("#bait")
+    phone.locator("text=You followed a link to a sign-in code").wait_for()
+    assert phone.locator(".request").count() == 0
+    assert desktop.locator("#qr").is_visible()  # not claimed: the page still offers its QR
+    phone.click("#confirm-button")  # the user says it is their own screen
+    phone.locator(".request").wait_for()
+
+
+def test_a_phone_removed_by_the_operator_says_so(admin, user, phone):
+    (device,) = admin.get(f"/admin/users/{user['id']}/devices").json()
+    assert admin.delete(f"/admin/devices/{device['device_id']}").status_code == 204
+    phone.reload()
+    phone.locator("text=This phone was removed from your account").wait_for()
+    # A new link enrolls it again.
+    enrollment = admin.post(f"/admin/users/{user['id']}/enrollments").json()
+    phone.goto(enrollment["enrollment_uri"])
+    phone.locator("text=This phone is enrolled.").wait_for()
+    assert len(admin.get(f"/admin/users/{user['id']}/devices").json()) == 1
+
+
+def test_reopening_a_used_link_keeps_the_phone(admin, user, browser):
+    enrollment = admin.post(f"/admin/users/{user['id']}/enrollments").json()
+    page = new_page(browser)
+    page.goto(enrollment["enrollment_uri"])
+    page.locator("text=This phone is enrolled.").wait_for()
+    page.goto(enrollment["enrollment_uri"])
+    page.locator("text=The enrollment link did not work").wait_for()
+    page.locator("text=Sign-in requests for you appear here.").wait_for()
+    assert len(admin.get(f"/admin/users/{user['id']}/devices").json()) == 1
 
 
 def test_removing_the_phone_forgets_its_key(admin, user, phone):
