@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.support.device import SimulatedDevice, enroll_new_device
@@ -321,3 +322,13 @@ def test_a_quiet_stream_catches_up_on_a_request_whose_event_was_lost(
         server.call(insert_silently)
         frame = json.loads(stream.recv(timeout=3))
         assert frame["type"] == "request" and frame["request"]["id"] == "silent-1"
+
+
+@pytest.mark.parametrize("first", [b"\x00binary", "not json", '["a list"]'])
+def test_a_stream_whose_first_frame_is_not_an_assertion_is_refused(server, first):
+    with connect(_ws_url(server, "/devices/me/stream")) as stream:
+        stream.send(first)
+        assert json.loads(stream.recv(timeout=5))["error"] == "invalid_token"
+        with pytest.raises(ConnectionClosed) as closed:
+            stream.recv(timeout=5)
+        assert closed.value.rcvd.code == 1008
