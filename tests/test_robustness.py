@@ -119,3 +119,26 @@ def test_nul_in_json_strings_is_invalid_request(admin):
         "/admin/clients", json={"grant_types": ["client_credentials"], "client_name": "\u0000"}
     )
     assert response.status_code == 400
+
+
+async def test_a_write_refused_by_a_constraint_is_a_conflict_not_a_500():
+    """A row deleted by another request between a request's checks and its write (a client
+    removed mid-login, say) makes the database refuse the write: the answer is a 409."""
+    import httpx
+    from fastapi import FastAPI
+    from sqlalchemy.exc import IntegrityError
+
+    from app.http import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/write")
+    async def write() -> None:
+        raise IntegrityError("INSERT …", {}, Exception("FOREIGN KEY constraint failed"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post("/write")
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"

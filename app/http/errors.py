@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from app.errors import InvalidRequest, OAuthError, ServerError
+from app.errors import Conflict, InvalidRequest, OAuthError, ServerError
 from app.http.pages import ErrorPage, error_page
 
 log = logging.getLogger("backchannel.errors")
@@ -50,6 +51,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # A row this request refers to was deleted (or one it adds was added) by another request
+    # between its checks and its write — say a client removed mid-login. The write was rolled
+    # back; the caller may try again.
+    log.warning("write refused by a constraint", extra={"path": request.url.path}, exc_info=exc)
+    return render(Conflict("the data changed while this request ran; try again"))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return render(ServerError("the server met an unexpected condition"))
@@ -73,4 +82,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ErrorPage, _error_page)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)
