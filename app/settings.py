@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     )
     key_encryption_keys: SecretStr | None = Field(
         None,
-        description="Comma-separated Fernet keys that encrypt signing keys and server secrets at "
+        description="Comma-separated Fernet keys that encrypt signing keys, server secrets and "
+        "pushed CIBA tokens waiting for delivery at "
         "rest. The first encrypts; all decrypt, so a new key can be put in front to rotate. "
         "Generate one with `backchannel keys new-encryption-key`.",
     )

@@ -16,6 +16,7 @@ on the request.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -80,7 +81,7 @@ class ClientNotifications:
                 "error": error,
                 "error_description": description,
             }
-            return [new_message(PUSH, {**ids, SEALED: body}, give_up_at=give_up)]
+            return [new_message(PUSH, {**ids, SEALED: self._seal(body)}, give_up_at=give_up)]
         return []
 
     async def ping(self, payload: dict[str, Any]) -> None:
@@ -97,8 +98,10 @@ class ClientNotifications:
             return  # gone, or moved on (denied at a re-check, expired): nothing to mint
 
         async def stage(session: AsyncSession, consumed: AuthRequest, body: dict[str, Any]) -> None:
-            sealed = {**body, "auth_req_id": consumed.extra["auth_req_id"]}
-            payload = {"request_id": consumed.id, SEALED: sealed}
+            tokens = {**body, "auth_req_id": consumed.extra["auth_req_id"]}
+            # The tokens wait in the row until delivered: encrypted with the key-encryption key
+            # when one is configured (BACKCHANNEL_KEY_ENCRYPTION_KEYS), scrubbed once delivered.
+            payload = {"request_id": consumed.id, SEALED: self._seal(tokens)}
             message = new_message(PUSH, payload, _give_up_at(consumed))
             Outbox.add(session, [message])
 
@@ -114,7 +117,10 @@ class ClientNotifications:
     async def push(self, payload: dict[str, Any]) -> None:
         request = await self.services.requests.get(payload["request_id"])
         if request is not None and SEALED in payload:
-            await self._post(request, payload[SEALED])
+            await self._post(request, json.loads(self.services.keys.box.open(payload[SEALED])))
+
+    def _seal(self, body: dict[str, Any]) -> str:
+        return self.services.keys.box.seal(json.dumps(body).encode())
 
     def failed(self, what: str) -> Any:
         async def record(payload: dict[str, Any], error: str) -> None:

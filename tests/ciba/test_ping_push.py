@@ -29,10 +29,18 @@ AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id"
 RT_HASH_CLAIM = "urn:openid:params:jwt:claim:rt_hash"
 
 
+# Private keys and pushed tokens are encrypted at rest on this server.
+KEY_ENCRYPTION_KEY = "bXlfMzJfYnl0ZV9rZXlfZm9yX2Zlcm5ldF90ZXN0cyE="
+
+
 def _fast_outbox(url: str, issuer: str):
     # Retries a few hundred ms apart, so three attempts fit in a test.
     return make_settings(
-        url, issuer=issuer, outbox_interval_seconds=0.1, outbox_max_delay_seconds=0.3
+        url,
+        issuer=issuer,
+        outbox_interval_seconds=0.1,
+        outbox_max_delay_seconds=0.3,
+        key_encryption_keys=KEY_ENCRYPTION_KEY,
     )
 
 
@@ -206,6 +214,32 @@ class TestPush:
         ]
         assert len(rows) == 1 and "sealed" not in rows[0].payload
         assert body["access_token"] not in json.dumps(rows[0].payload)
+
+    def test_tokens_waiting_for_delivery_are_encrypted(
+        self, clients, receiver, phone, notify_server
+    ):
+        receiver.default = (503, {})  # the client is down: the tokens wait in the outbox
+        client = _client(clients, receiver, "push")
+        auth_req_id = client.start(login_hint=phone.user["username"], client_notification_token="t")
+        phone.answer("approve")
+        wait_for(lambda: len(receiver.requests) >= 2)  # tried, failed, tried again
+        request_id = _request(notify_server, auth_req_id).id
+        (row,) = [
+            r for r in _outbox(notify_server, "ciba-push") if r.payload["request_id"] == request_id
+        ]
+        assert row.status == "pending"
+        assert row.payload["sealed"].startswith("fernet:")
+        assert "eyJ" not in json.dumps(row.payload)  # no JWT in the clear
+        receiver.default = (204, b"")  # back up: the same tokens arrive, decrypted
+        wait_for(
+            lambda: all(
+                r.status == "done"
+                for r in _outbox(notify_server, "ciba-push")
+                if r.payload["request_id"] == request_id
+            )
+        )
+        bodies = _posts(receiver)
+        assert all(b == bodies[0] for b in bodies) and bodies[0]["access_token"].startswith("eyJ")
 
     def test_denial_pushes_access_denied(self, clients, receiver, phone):
         client = _client(clients, receiver, "push")
