@@ -115,6 +115,9 @@ async def check_resolvable(url: str, settings: Settings) -> None:
         await resolve(url, settings)
 
 
+MAX_RESPONSE_BYTES = 64 * 1024  # what we read of any answer: a JWKS, a notification reply
+
+
 async def pinned_request(
     http: httpx.AsyncClient,
     method: str,
@@ -122,12 +125,15 @@ async def pinned_request(
     settings: Settings,
     *,
     deadline: float = 10.0,
+    max_bytes: int = MAX_RESPONSE_BYTES,
     **kwargs: Any,
 ) -> httpx.Response:
     """``http.request`` to ``url``, connecting only to addresses that passed the rules (each in
     turn, as a plain connect would), with the URL's host kept for the Host header and for TLS.
     Never follows redirects; the whole call, DNS included, ends after ``deadline`` seconds (a
-    peer that drips its answer cannot hold us). Raises ValueError when the URL is refused,
+    peer that drips its answer cannot hold us), and at most ``max_bytes`` of the (decoded) body
+    are read (a peer that floods, or sends a compression bomb, cannot fill our memory). Raises
+    ValueError when the URL is refused or the body too large,
     TimeoutError, httpx or OS errors otherwise. ``http`` must not keep connections alive: its
     pool is keyed by address, and a kept connection would carry another host's request without
     that host's certificate being checked."""
@@ -139,19 +145,50 @@ async def pinned_request(
         for i, address in enumerate(addresses):
             literal = f"[{address}]" if ":" in address else address
             netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+            request = http.build_request(
+                method,
+                parts._replace(netloc=netloc).geturl(),
+                headers=headers,
+                extensions={"sni_hostname": host},
+                **kwargs,
+            )
             try:
-                return await http.request(
-                    method,
-                    parts._replace(netloc=netloc).geturl(),
-                    headers=headers,
-                    extensions={"sni_hostname": host},
-                    follow_redirects=False,
-                    **kwargs,
-                )
+                response = await http.send(request, stream=True, follow_redirects=False)
             except httpx.ConnectError:
                 if i == len(addresses) - 1:
                     raise
+                continue
+            return await _read_bounded(response, max_bytes)
     raise AssertionError("unreachable: resolve returns at least one address")
+
+
+class ResponseTooLarge(ValueError):
+    """The peer answered (with ``status_code``) but its body was more than we read."""
+
+    def __init__(self, status_code: int, max_bytes: int) -> None:
+        super().__init__(f"the response is larger than {max_bytes} bytes")
+        self.status_code = status_code
+
+
+async def _read_bounded(response: httpx.Response, max_bytes: int) -> httpx.Response:
+    """The response with its body read, refusing more than ``max_bytes``."""
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ResponseTooLarge(response.status_code, max_bytes)
+    finally:
+        await response.aclose()
+    # The body is decoded already: the copy must not claim an encoding or another length.
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=response.request
+    )
 
 
 def outbound_client() -> httpx.AsyncClient:

@@ -149,3 +149,35 @@ async def test_a_peer_that_never_answers_is_given_up_on_at_the_deadline():
                     deadline=0.5,
                 )
             assert asyncio.get_running_loop().time() - started < 2
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+async def test_a_flood_of_an_answer_is_cut_off(encoding):
+    """A peer that answers with far more than we read (or a small gzip bomb that inflates to
+    it) is refused after the limit, not read into memory."""
+    import gzip
+
+    from app.outbound import ResponseTooLarge
+    from tests.support.http_server import JsonHandler, serve
+
+    huge = b"{" + b" " * (8 * 1024 * 1024) + b"}"
+    body = gzip.compress(huge) if encoding else huge
+
+    class Flood(JsonHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serve(Flood) as url:
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(ResponseTooLarge) as refused:
+                await pinned_request(http, "GET", url + "/jwks", _settings("http://127.0.0.1"))
+            assert refused.value.status_code == 200
+            small = await pinned_request(
+                http, "GET", url + "/jwks", _settings("http://127.0.0.1"), max_bytes=len(huge)
+            )
+            assert small.content == huge and small.json() == {}

@@ -30,7 +30,7 @@ from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.errors import TokenAccessDenied
-from app.outbound import pinned_request
+from app.outbound import ResponseTooLarge, pinned_request
 from app.outbox.models import OutboxMessage
 from app.outbox.service import SEALED, GiveUp, Outbox, Retry, new_message
 from app.storage.types import utcnow
@@ -145,11 +145,13 @@ class ClientNotifications:
                 headers={"Authorization": f"Bearer {request.client_notification_token}"},
                 deadline=TIMEOUT,
             )
+            code = response.status_code
+        except ResponseTooLarge as exc:  # only the status matters here, not what came with it
+            code = exc.status_code
         except ValueError as exc:
             raise GiveUp(f"notification endpoint refused: {exc}") from None
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             raise Retry(f"{type(exc).__name__}: {exc}") from None
-        code = response.status_code
         if 200 <= code < 300:
             return
         if code >= 500 or code in RETRY_STATUSES:

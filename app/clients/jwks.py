@@ -54,8 +54,10 @@ class ClientKeys:
         if cached and not force and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
-            response = await pinned_request(self.http, "GET", uri, self.settings, deadline=5.0)
-            if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
+            response = await pinned_request(
+                self.http, "GET", uri, self.settings, deadline=5.0, max_bytes=MAX_JWKS_BYTES
+            )
+            if response.status_code != 200:
                 raise ValueError(f"jwks_uri answered {response.status_code}")
             keys = response.json().get("keys")
             if not isinstance(keys, list):

@@ -162,6 +162,26 @@ class TestPing:
         # The tokens still wait at /token: a ping client may poll.
         assert client.poll(auth_req_id).status_code == 200
 
+    def test_a_huge_answer_still_counts_by_its_status(
+        self, clients, receiver, phone, notify_server
+    ):
+        receiver.default = (200, b"x" * 1_000_000)  # we read 64 KiB of it, then stop
+        client = _client(clients, receiver, "ping")
+        auth_req_id = client.start(login_hint=phone.user["username"], client_notification_token="n")
+        phone.answer("approve")
+        request_id = _request(notify_server, auth_req_id).id
+        wait_for(
+            lambda: (
+                [
+                    r.status
+                    for r in _outbox(notify_server, "ciba-ping")
+                    if r.payload["request_id"] == request_id
+                ]
+                == ["done"]
+            )
+        )
+        assert len(receiver.requests) == 1
+
     def test_a_redirect_is_not_followed(self, clients, receiver, phone):
         receiver.default = (302, {})
         client = _client(clients, receiver, "ping")
