@@ -131,9 +131,9 @@ async def pinned_request(
     """``http.request`` to ``url``, connecting only to addresses that passed the rules (each in
     turn, as a plain connect would), with the URL's host kept for the Host header and for TLS.
     Never follows redirects; the whole call, DNS included, ends after ``deadline`` seconds (a
-    peer that drips its answer cannot hold us), and at most ``max_bytes`` of the (decoded) body
-    are read (a peer that floods, or sends a compression bomb, cannot fill our memory). Raises
-    ValueError when the URL is refused or the body too large,
+    peer that drips its answer cannot hold us), and the decoded body is read only up to
+    ``max_bytes`` (a flood stops there; a compression bomb after the network chunk that crosses
+    it). Raises ValueError when the URL is refused or the body too large (``ResponseTooLarge``),
     TimeoutError, httpx or OS errors otherwise. ``http`` must not keep connections alive: its
     pool is keyed by address, and a kept connection would carry another host's request without
     that host's certificate being checked."""
