@@ -18,10 +18,9 @@ from app.authorize.models import AuthorizationCode
 from app.clients.metadata import AUTHORIZATION_CODE
 from app.errors import InvalidGrant, InvalidRequest
 from app.hashing import hash_secret
-from app.replay import use_once
 from app.services import Services
 from app.storage.types import utcnow
-from app.tokens.access import REVOKED
+from app.tokens.access import revoke_jti
 from app.tokens.grant import TokenRequest
 from app.tokens.refresh import revoke_family
 from app.tokens.response import Grant, issue_tokens
@@ -94,4 +93,4 @@ async def _revoke_issued(
         await revoke_family(session, code.refresh_family_id, now)
         await session.commit()
     if code.access_jti and code.access_expires_at:
-        await use_once(services.db, REVOKED, code.access_jti, code.access_expires_at)
+        await revoke_jti(services, code.access_jti, code.access_expires_at)

@@ -43,4 +43,9 @@ async def verify_access_token(services: Services, token: str) -> dict[str, Any]:
 
 async def revoke_access_token(services: Services, claims: dict[str, Any]) -> None:
     expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
-    await use_once(services.db, REVOKED, str(claims["jti"]), expires)
+    await revoke_jti(services, str(claims["jti"]), expires)
+
+
+async def revoke_jti(services: Services, jti: str, expires_at: datetime) -> None:
+    """Record the access token ``jti`` as revoked until it would have expired anyway."""
+    await use_once(services.db, REVOKED, jti, expires_at)
