@@ -13,12 +13,7 @@ import pytest
 
 from tests.support.ciba import verify_id_token
 from tests.support.waiting import wait_for
-from tests.support.web import Browser, log_in, pkce_pair, returned
-
-
-def _with_pkce(web, **extra):
-    _, challenge = pkce_pair()
-    return web.params(code_challenge=challenge, code_challenge_method="S256", **extra)
+from tests.support.web import Browser, current_qr, log_in, pkce_pair, returned, with_pkce
 
 
 def test_a_returning_user_skips_the_phone_within_the_session(http, server, browser, web, phone):
@@ -42,26 +37,24 @@ def test_a_returning_user_skips_the_phone_within_the_session(http, server, brows
     assert claims["auth_time"] == auth_time  # the original login
     # Without the phone there was no consent to offline access.
     assert "refresh_token" not in second and second["scope"] == "openid"
-    silent = browser.authorize(_with_pkce(web, prompt="none", scope="openid"))
+    silent = browser.authorize(with_pkce(web, prompt="none", scope="openid"))
     assert "code" in returned(silent)
 
 
 @pytest.mark.parametrize("extra", [{"prompt": "login"}, {"prompt": "consent"}, {"max_age": "0"}])
 def test_a_client_can_ask_for_a_fresh_login(browser, web, phone, extra):
     log_in(browser, web, phone, "kim")
-    again = browser.authorize(_with_pkce(web, **extra))
+    again = browser.authorize(with_pkce(web, **extra))
     assert again.status_code == 303 and again.headers["location"].startswith("/login/")
 
 
 def test_an_old_session_fails_max_age_and_prompt_none(server, browser, web, phone):
     log_in(browser, web, phone, "kim")
     server.call(lambda s: _age_sessions(s, 120))
-    assert (
-        browser.authorize(_with_pkce(web, max_age="60")).headers["location"].startswith("/login/")
-    )
-    values = returned(browser.authorize(_with_pkce(web, prompt="none", max_age="60")))
+    assert browser.authorize(with_pkce(web, max_age="60")).headers["location"].startswith("/login/")
+    values = returned(browser.authorize(with_pkce(web, prompt="none", max_age="60")))
     assert values["error"] == "login_required"
-    assert "code" in returned(browser.authorize(_with_pkce(web, max_age="600")))
+    assert "code" in returned(browser.authorize(with_pkce(web, max_age="600")))
 
 
 async def _age_sessions(services, seconds: int) -> None:
@@ -77,7 +70,7 @@ async def _age_sessions(services, seconds: int) -> None:
 
 
 def test_denial_shows_a_message_and_a_retry(browser, web, phone):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     page.ask("kim")
     phone.answer("deny")
     shown = page.get().text
@@ -93,7 +86,7 @@ def test_denial_shows_a_message_and_a_retry(browser, web, phone):
 
 
 def test_expiry_shows_a_message_and_a_retry(server, browser, web, phone):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     page.ask("kim")
     server.expire_rows("auth_requests")
     shown = page.get().text
@@ -101,7 +94,7 @@ def test_expiry_shows_a_message_and_a_retry(server, browser, web, phone):
 
 
 def test_unknown_users_and_users_without_a_phone_get_one_answer(admin, browser, web, phone):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     unknown = page.ask("nobody")
     admin.post("/admin/users", json={"username": "newbie"})
     no_phone = page.ask("newbie")
@@ -113,12 +106,12 @@ def test_unknown_users_and_users_without_a_phone_get_one_answer(admin, browser, 
 
 
 def test_login_hint_fills_in_the_name(browser, web):
-    page = browser.open_login(_with_pkce(web, login_hint="kim@example.com"))
+    page = browser.open_login(with_pkce(web, login_hint="kim@example.com"))
     assert 'value="kim@example.com"' in page.get().text
 
 
 def test_forms_need_the_csrf_token_and_the_browser_that_opened_the_page(server, browser, web):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     for action in ("ask", "retry", "continue"):
         forged = page.post(action, csrf="forged", username="kim")
         assert forged.status_code == 403 and "expired or was opened" in forged.text
@@ -134,7 +127,7 @@ def test_forms_need_the_csrf_token_and_the_browser_that_opened_the_page(server, 
 
 
 def test_cookies_and_headers(server, browser, web, phone):
-    response = browser.authorize(_with_pkce(web))
+    response = browser.authorize(with_pkce(web))
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # a loopback http issuer; https issuers set it (unit below)
@@ -161,7 +154,7 @@ def test_secure_cookies_with_an_https_issuer(database_url):
 
 
 def test_the_event_stream_follows_the_attempt(server, browser, web, phone):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     page.ask("kim")
     seen: list[tuple[str, dict]] = []
     cookies = dict(browser.http.cookies)
@@ -194,7 +187,7 @@ def test_the_event_stream_follows_the_attempt(server, browser, web, phone):
 
 
 def test_the_open_attempt_streams_rotating_qr_codes(server, browser, web):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     first = re.search(r'id="qr" alt="[^"]*" src="([^"]+)"', page.get().text)
     assert first and first.group(1).startswith("data:image/svg+xml")
     with browser.http.stream("GET", page.path + "/events", timeout=15) as stream:
@@ -207,25 +200,14 @@ def test_the_open_attempt_streams_rotating_qr_codes(server, browser, web):
     assert images[0] != images[1]
 
 
-def _current_qr(server, page) -> str:
-    """What the page's QR code says right now (read inside the server, as the image shows it)."""
-    from app.authorize.models import StoredAuthorization
-
-    async def uri(services) -> str:
-        async with services.db.session() as session:
-            stored = await session.get(StoredAuthorization, page.path.rsplit("/", 1)[1])
-        attempt = await services.requests.get(stored.attempt_id)
-        return services.qr.uri(attempt)
-
-    return server.call(uri)
-
-
 def test_scanning_the_page_qr_then_approving_logs_in(http, server, browser, web, phone):
     verifier, challenge = pkce_pair()
     page = browser.open_login(web.params(code_challenge=challenge, code_challenge_method="S256"))
     assert 'id="qr"' in page.get().text  # showing the page opens its attempt
     scanned = http.post(
-        "/devices/me/scan", json={"qr_uri": _current_qr(server, page)}, headers=phone.device.auth()
+        "/devices/me/scan",
+        json={"qr_uri": current_qr(server, page.path)},
+        headers=phone.device.auth(),
     )
     assert scanned.status_code == 200, scanned.text
     assert scanned.json()["client_name"] == "Web shop"
@@ -250,7 +232,7 @@ def test_a_camera_scan_lands_on_the_web_authenticator(http, server):
 
 
 def test_a_push_without_the_pages_number_is_denied(http, browser, web, phone):
-    page = browser.open_login(_with_pkce(web))
+    page = browser.open_login(with_pkce(web))
     for claims in ({}, {"number_match": "wrong"}):  # no number, or a guess: one try, denied
         page.ask("kim")
         (shown,) = phone.pending()

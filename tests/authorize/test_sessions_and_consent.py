@@ -7,12 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.ciba import Phone
-from tests.support.web import REDIRECT_URI, WebClient, log_in, pkce_pair, returned
-
-
-def _pkce(web, **extra):
-    _, challenge = pkce_pair()
-    return web.params(code_challenge=challenge, code_challenge_method="S256", **extra)
+from tests.support.web import REDIRECT_URI, WebClient, log_in, pkce_pair, returned, with_pkce
 
 
 def _goes_to_login(response) -> bool:
@@ -21,48 +16,48 @@ def _goes_to_login(response) -> bool:
 
 def test_a_session_serves_only_what_the_phone_approved(admin, browser, web, phone):
     log_in(browser, web, phone, "kim", scope="openid")
-    assert "code" in returned(browser.authorize(_pkce(web, scope="openid")))
+    assert "code" in returned(browser.authorize(with_pkce(web, scope="openid")))
     # A wider scope for the same client, or any scope for another client, asks the phone.
-    assert _goes_to_login(browser.authorize(_pkce(web, scope="openid email")))
+    assert _goes_to_login(browser.authorize(with_pkce(web, scope="openid email")))
     other = WebClient.register(admin, client_name="Other shop")
-    assert _goes_to_login(browser.authorize(_pkce(other, scope="openid")))
-    values = returned(browser.authorize(_pkce(other, scope="openid", prompt="none")))
+    assert _goes_to_login(browser.authorize(with_pkce(other, scope="openid")))
+    values = returned(browser.authorize(with_pkce(other, scope="openid", prompt="none")))
     assert values["error"] == "consent_required"
     # Once approved on the phone, the other client is served too, and the first still is.
     log_in(browser, other, phone, "kim", scope="openid")
-    assert "code" in returned(browser.authorize(_pkce(other, scope="openid", prompt="none")))
-    assert "code" in returned(browser.authorize(_pkce(web, scope="openid", prompt="none")))
+    assert "code" in returned(browser.authorize(with_pkce(other, scope="openid", prompt="none")))
+    assert "code" in returned(browser.authorize(with_pkce(web, scope="openid", prompt="none")))
 
 
 def test_a_session_ends_with_its_device(admin, browser, web, phone):
     log_in(browser, web, phone, "kim")
-    assert "code" in returned(browser.authorize(_pkce(web)))
+    assert "code" in returned(browser.authorize(with_pkce(web)))
     assert admin.delete(f"/admin/devices/{phone.device.device_id}").status_code == 204
-    assert returned(browser.authorize(_pkce(web, prompt="none")))["error"] == "login_required"
+    assert returned(browser.authorize(with_pkce(web, prompt="none")))["error"] == "login_required"
 
 
 def test_a_hint_for_someone_else_is_not_the_session(admin, http, server, browser, web, phone):
     log_in(browser, web, phone, "kim")
     Phone.enroll(admin, http, server.url, "lee")
-    assert "code" in returned(browser.authorize(_pkce(web, login_hint="kim@example.com")))
-    assert _goes_to_login(browser.authorize(_pkce(web, login_hint="lee")))
-    values = returned(browser.authorize(_pkce(web, login_hint="lee", prompt="none")))
+    assert "code" in returned(browser.authorize(with_pkce(web, login_hint="kim@example.com")))
+    assert _goes_to_login(browser.authorize(with_pkce(web, login_hint="lee")))
+    values = returned(browser.authorize(with_pkce(web, login_hint="lee", prompt="none")))
     assert values["error"] == "login_required"
 
 
 def test_a_post_without_cookies_becomes_a_get_and_with_them_is_served(browser, web, phone):
-    params = _pkce(web)
+    params = with_pkce(web)
     first = browser.http.post("/authorize", data=params)
     assert first.status_code == 303 and first.headers["location"].startswith("/authorize?")
     assert "set-cookie" not in first.headers  # nothing overwritten by a cookie-less POST
     assert _goes_to_login(browser.http.get(first.headers["location"]))
     log_in(browser, web, phone, "kim")
-    again = browser.http.post("/authorize", data=_pkce(web, prompt="none"))
+    again = browser.http.post("/authorize", data=with_pkce(web, prompt="none"))
     assert "code" in returned(again)  # the cookies came along: answered from the session
 
 
 def test_cancel_returns_access_denied_to_the_client(browser, web, phone):
-    page = browser.open_login(_pkce(web))
+    page = browser.open_login(with_pkce(web))
     page.ask("kim")
     values = returned(page.post("cancel"))
     assert values["error"] == "access_denied" and values["state"]
@@ -71,7 +66,7 @@ def test_cancel_returns_access_denied_to_the_client(browser, web, phone):
 
 
 def test_a_user_disabled_before_continue_is_access_denied(admin, browser, web, phone):
-    page = browser.open_login(_pkce(web))
+    page = browser.open_login(with_pkce(web))
     page.ask("kim")
     phone.answer("approve", number_match=page.number())
     csrf = page.csrf()
@@ -81,7 +76,7 @@ def test_a_user_disabled_before_continue_is_access_denied(admin, browser, web, p
 
 
 def test_a_retry_after_an_approval_keeps_the_approval(browser, web, phone):
-    page = browser.open_login(_pkce(web))
+    page = browser.open_login(with_pkce(web))
     page.ask("kim")
     csrf = page.csrf()
     phone.answer("approve", number_match=page.number())
@@ -109,7 +104,7 @@ def test_native_apps_on_loopback_may_use_any_port(admin, browser, http, phone):
         assert browser.authorize({**params, "redirect_uri": other}).status_code == 400
 
 
-def test_a_public_client_cannot_redeem_a_code_issued_without_pkce(admin, http, browser, phone):
+def test_a_public_client_cannot_redeem_a_code_issued_withoutwith_pkce(admin, http, browser, phone):
     web = WebClient.register(admin)
     page = browser.open_login(web.params())  # confidential: PKCE optional
     page.ask("kim")
@@ -139,7 +134,7 @@ def test_login_pages_do_not_spend_the_clients_ciba_budget(server, browser, web, 
     from tests.support.requests import start_request
 
     for _ in range(3):
-        assert 'id="qr"' in browser.open_login(_pkce(web)).get().text
+        assert 'id="qr"' in browser.open_login(with_pkce(web)).get().text
     one = server.settings.model_copy(update={"rate_limit_per_client": 1})
     server.call(lambda s: check_limits(s.db, one, web.client_id, None))  # three pages: not over
     start_request(server, web.client_id, phone.user["id"])  # one the client itself started
@@ -152,7 +147,7 @@ def test_a_page_stored_by_another_version_reads_back_or_is_gone(server, browser,
 
     from app.authorize.models import StoredAuthorization
 
-    page = browser.open_login(_pkce(web))
+    page = browser.open_login(with_pkce(web))
 
     async def reshape(services, params_change) -> None:
         async with services.db.session() as session:

@@ -11,7 +11,7 @@ import pytest
 from tests.support.chromium import chromium, new_page
 from tests.support.ciba import CibaClient
 from tests.support.receiver import Receiver
-from tests.support.web import WebClient, pkce_pair
+from tests.support.web import WebClient, current_qr, with_pkce
 
 
 @pytest.fixture
@@ -78,23 +78,7 @@ def test_a_denial_reaches_the_terminal(admin, http, phone):
 
 
 def _login_url(server, web, callback) -> str:
-    _, challenge = pkce_pair()
-    params = web.params(
-        redirect_uri=callback, code_challenge=challenge, code_challenge_method="S256"
-    )
-    return server.url + "/authorize?" + urlencode(params)
-
-
-def _qr_on(server, page_path: str) -> str:
-    """What the login page's QR image says right now (read in the server, as it renders it)."""
-    from app.authorize.models import StoredAuthorization
-
-    async def uri(services) -> str:
-        async with services.db.session() as session:
-            stored = await session.get(StoredAuthorization, page_path.rsplit("/", 1)[1])
-        return services.qr.uri(await services.requests.get(stored.attempt_id))
-
-    return server.call(uri)
+    return server.url + "/authorize?" + urlencode(with_pkce(web, redirect_uri=callback))
 
 
 def test_a_login_page_qr_opened_by_the_phone_camera_signs_in(admin, server, browser, phone):
@@ -105,7 +89,7 @@ def test_a_login_page_qr_opened_by_the_phone_camera_signs_in(admin, server, brow
         desktop.goto(_login_url(server, web, callback))
         desktop.locator("#qr").wait_for()
         # The camera opens the code's https URL: the web authenticator claims it.
-        phone.goto(_qr_on(server, desktop.url.removeprefix(server.url)))
+        phone.goto(current_qr(server, desktop.url.removeprefix(server.url)))
         card = phone.locator(".request")
         card.wait_for()
         assert "Web shop" in card.inner_text()
@@ -156,7 +140,7 @@ def test_a_code_followed_from_a_link_is_not_claimed_without_asking(admin, server
     desktop = new_page(browser)
     desktop.goto(_login_url(server, web, "http://127.0.0.1:9999/callback"))
     desktop.locator("#qr").wait_for()
-    relayed = _qr_on(server, desktop.url.removeprefix(server.url))
+    relayed = current_qr(server, desktop.url.removeprefix(server.url))
     phone.set_content(f'<a id="bait" href="{relayed}">Claim your prize</a>')
     phone.click("#bait")
     phone.locator("text=You followed a link to a sign-in code").wait_for()

@@ -25,6 +25,24 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
+def with_pkce(web: WebClient, **extra: Any) -> dict[str, Any]:
+    """Authorization parameters with an S256 challenge (for when the code is not redeemed)."""
+    _, challenge = pkce_pair()
+    return web.params(code_challenge=challenge, code_challenge_method="S256", **extra)
+
+
+def current_qr(server: Any, page_path: str) -> str:
+    """What a login page's QR image says right now (read in the server, as it renders it)."""
+    from app.authorize.models import StoredAuthorization
+
+    async def uri(services: Any) -> str:
+        async with services.db.session() as session:
+            stored = await session.get(StoredAuthorization, page_path.rsplit("/", 1)[1])
+        return str(services.qr.uri(await services.requests.get(stored.attempt_id)))
+
+    return str(server.call(uri))
+
+
 @dataclass
 class WebClient:
     client_id: str
