@@ -14,8 +14,6 @@ once, and each code is redeemed at /token (throughput of both, one at a time).
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import re
 import threading
 import time
@@ -24,7 +22,8 @@ from typing import Any
 import httpx
 
 from bench.common import ADMIN, report, server
-from tests.support.device import SimulatedDevice
+from tests.support.device import SimulatedDevice, enroll_new_device
+from tests.support.web import pkce_pair
 
 SETTINGS = {
     "BACKCHANNEL_RATE_LIMIT_PER_CLIENT": "100000000",
@@ -34,29 +33,19 @@ CALLBACK = "http://127.0.0.1:9999/callback"
 
 
 def setup(http: httpx.Client, url: str) -> tuple[dict[str, Any], SimulatedDevice]:
-    admin = {"Authorization": f"Bearer {ADMIN}"}
-    client = http.post(
-        "/admin/clients",
-        json={"redirect_uris": [CALLBACK], "client_name": "Bench shop"},
-        headers=admin,
-    ).json()
-    user = http.post("/admin/users", json={"username": "bench"}, headers=admin).json()
-    code = http.post(f"/admin/users/{user['id']}/enrollments", headers=admin).json()
-    device = SimulatedDevice(url)
-    enrolled = http.post(
-        "/devices",
-        json={"enrollment_code": code["enrollment_code"], "public_jwk": device.public_jwk},
-    )
-    device.device_id = device.key.kid = enrolled.json()["device_id"]
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as admin:
+        client = admin.post(
+            "/admin/clients", json={"redirect_uris": [CALLBACK], "client_name": "Bench shop"}
+        ).json()
+        user = admin.post("/admin/users", json={"username": "bench"}).json()
+        device = enroll_new_device(admin, http, url, user["id"])
     return client, device
 
 
 def pkce() -> tuple[str, dict[str, str]]:
-    verifier = base64.urlsafe_b64encode(hashlib.sha256(str(time.time_ns()).encode()).digest())
-    verifier_text = verifier.rstrip(b"=").decode()
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier_text.encode()).digest())
-    params = {"code_challenge": challenge.rstrip(b"=").decode(), "code_challenge_method": "S256"}
-    return verifier_text, params
+    verifier, challenge = pkce_pair()
+    return verifier, {"code_challenge": challenge, "code_challenge_method": "S256"}
 
 
 def params(client: dict[str, Any], extra: dict[str, str]) -> dict[str, str]:
