@@ -28,10 +28,10 @@ from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
 from app.authorize.params import is_registered
 from app.authorize.respond import ReturnTo, csp_source
-from app.authorize.sessions import find_session, start_session
+from app.authorize.sessions import consents_after, find_session, start_session
 from app.ciba.flow import start
 from app.ciba.params import Ask
-from app.ciba.tokens import check_still_allowed
+from app.ciba.tokens import approved_grant, check_still_allowed
 from app.clients.metadata import AUTHORIZATION_CODE
 from app.clients.models import Client
 from app.decoupled.models import LOGIN_PAGE_MODE, AuthRequest
@@ -44,7 +44,6 @@ from app.http.forms import read_form
 from app.http.pages import ErrorPage, error_page, render
 from app.services import Services
 from app.storage.types import utcnow
-from app.tokens.response import Grant
 
 router = APIRouter(tags=["login"])
 
@@ -142,10 +141,6 @@ async def cancel(page_id: str, request: Request, services: ServicesDep) -> Respo
     return to.error(AccessDenied("the user cancelled the sign-in"), services.settings)
 
 
-class _PageUsed(Exception):
-    """The page was used up by a racing step: undo this one."""
-
-
 @router.post("/login/{page_id}/continue")
 async def finish(page_id: str, request: Request, services: ServicesDep) -> Response:
     """The attempt was approved: consume it, issue the code and a session, go back."""
@@ -163,31 +158,18 @@ async def finish(page_id: str, request: Request, services: ServicesDep) -> Respo
 
     async def within(session: AsyncSession, consumed: AuthRequest) -> None:
         await check_still_allowed(session, consumed, client, AUTHORIZATION_CODE)
-        assert consumed.user_id and consumed.decided_at and consumed.device_id
+        assert consumed.device_id is not None
         if not await store.mark_used(session, page.id):
-            raise _PageUsed
-        grant = Grant(
-            consumed.user_id,
-            consumed.scope,
-            int(consumed.decided_at.timestamp()),
-            consumed.acr,
-            tuple(consumed.amr),
-        )
+            raise ErrorPage(GONE, 403)  # a racing step used the page: this move rolls back
+        grant = approved_grant(consumed)
         issued["code"] = issue_code(session, params, grant, settings.authorization_code_lifetime)
         if settings.session_lifetime:
-            # What this user approved before in this browser stays approved.
-            consents = (
-                dict(previous.consents) if previous and previous.user_id == grant.user_id else {}
-            )
-            consents[client.client_id] = " ".join(
-                sorted(set(consents.get(client.client_id, "").split()) | set(grant.scope.split()))
-            )
             issued["session"] = start_session(
                 session,
                 grant,
                 settings.session_lifetime,
                 device_id=consumed.device_id,
-                consents=consents,
+                consents=consents_after(previous, client.client_id, grant),
             )
 
     try:
@@ -198,8 +180,6 @@ async def finish(page_id: str, request: Request, services: ServicesDep) -> Respo
             from_=Status.APPROVED,
             within=within,
         )
-    except _PageUsed:
-        return error_page(GONE, 403)
     except TokenAccessDenied as exc:  # the user or device is gone: the client hears so
         await services.requests.transition(attempt.id, Status.DENIED, from_=Status.APPROVED)
         async with services.db.session() as session:

@@ -65,6 +65,16 @@ async def find_session(db: Database, token: str | None) -> BrowserSession | None
     return found
 
 
+def consents_after(previous: BrowserSession | None, client_id: str, grant: Grant) -> dict[str, str]:
+    """The consents of a session started by ``grant``: what the same user approved before in
+    this browser stays approved, and the client gets the scope just approved added."""
+    same_user = previous is not None and previous.user_id == grant.user_id
+    consents = dict(previous.consents) if previous is not None and same_user else {}
+    approved = set(consents.get(client_id, "").split()) | set(grant.scope.split())
+    consents[client_id] = " ".join(sorted(approved))
+    return consents
+
+
 def consented(session: BrowserSession, client_id: str, scope: str) -> bool:
     """Did the user approve, on the phone, this client for every scope asked (offline access
     aside: a login without the phone never grants it)?"""

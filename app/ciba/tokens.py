@@ -76,6 +76,18 @@ async def check_still_allowed(
         raise TokenAccessDenied(f"the client is no longer registered for {grant_type}")
 
 
+def approved_grant(request: AuthRequest) -> Grant:
+    """What the user granted by approving ``request`` on the phone."""
+    assert request.user_id is not None and request.decided_at is not None
+    return Grant(
+        user_id=request.user_id,
+        scope=request.scope,
+        auth_time=int(request.decided_at.timestamp()),
+        acr=request.acr,
+        amr=tuple(request.amr),
+    )
+
+
 async def token_response(
     services: Services,
     session: AsyncSession,
@@ -89,19 +101,11 @@ async def token_response(
     ``auth_req_id`` claim; ``rt_hash`` when pushed with a refresh token) and, when
     ``offline_access`` was granted, a refresh token, staged in ``session``."""
     await check_still_allowed(session, request, client, CIBA)
-    assert request.user_id is not None and request.decided_at is not None
-    grant = Grant(
-        user_id=request.user_id,
-        scope=request.scope,
-        auth_time=int(request.decided_at.timestamp()),
-        acr=request.acr,
-        amr=tuple(request.amr),
-    )
     issued = await issue_tokens(
         services,
         session,
         client,
-        grant,
+        approved_grant(request),
         rt_hash=push,
         extra_claims={AUTH_REQ_ID_CLAIM: auth_req_id},
     )
