@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from app.devices.decisions import ACR
-from tests.support.ciba import CIBA, CibaClient, Phone, left_hash, verify_id_token
+from tests.support.ciba import CIBA, CibaClient, Phone, left_hash, long_poll_while, verify_id_token
 
 AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id"
 
@@ -161,21 +161,7 @@ def test_offline_access_brings_a_refresh_token_stored_only_as_a_hash(admin, http
 class TestLongPoll:
     def test_a_long_poll_is_answered_the_moment_the_phone_approves(self, client, phone):
         auth_req_id = client.start(login_hint="frank")
-        result: dict[str, object] = {}
-
-        def long_poll() -> None:
-            started = time.monotonic()
-            response = client.poll(auth_req_id, prefer="wait=5")
-            result.update(response=response, took=time.monotonic() - started)
-
-        thread = threading.Thread(target=long_poll)
-        thread.start()
-        time.sleep(0.3)
-        answered = time.monotonic()
-        phone.answer("approve")
-        thread.join(timeout=10)
-        latency = time.monotonic() - answered
-        response = result["response"]
+        response, latency = long_poll_while(client, auth_req_id, lambda: phone.answer("approve"))
         assert response.status_code == 200, response.text
         assert "id_token" in response.json()
         assert latency < 2.0  # not the 5 s the client allowed

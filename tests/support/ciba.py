@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,21 @@ class CibaClient:
             auth=self.auth,
             headers=headers,
         )
+
+
+def long_poll_while(client: CibaClient, auth_req_id: str, decide: Any) -> tuple[Any, float]:
+    """Long-poll /token (``Prefer: wait=5``) and, once the poll is waiting, call ``decide``;
+    returns the poll's response and how long after the decision it came."""
+    result: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(response=client.poll(auth_req_id, prefer="wait=5"))
+    )
+    thread.start()
+    time.sleep(0.3)
+    decided = time.monotonic()
+    decide()
+    thread.join(timeout=10)
+    return result["response"], time.monotonic() - decided
 
 
 @dataclass
