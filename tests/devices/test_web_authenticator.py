@@ -77,50 +77,49 @@ def test_a_denial_reaches_the_terminal(admin, http, phone):
     assert terminal.poll(auth_req_id).json()["error"] == "access_denied"
 
 
-def _login_url(server, web, callback) -> str:
-    return server.url + "/authorize?" + urlencode(with_pkce(web, redirect_uri=callback))
-
-
-def test_a_login_page_qr_opened_by_the_phone_camera_signs_in(admin, server, browser, phone):
+@pytest.fixture
+def callback():
+    """The client's redirect URI, served for real."""
     with Receiver.start() as receiver:
-        callback = receiver.url + "/callback"
-        web = WebClient.register(admin, redirect_uris=[callback])
-        desktop = new_page(browser)
-        desktop.goto(_login_url(server, web, callback))
-        desktop.locator("#qr").wait_for()
-        # The camera opens the code's https URL: the web authenticator claims it.
-        phone.goto(current_qr(server, desktop.url.removeprefix(server.url)))
-        card = phone.locator(".request")
-        card.wait_for()
-        assert "Web shop" in card.inner_text()
-        desktop.locator("text=Code scanned").wait_for()
-        phone.click(".approve")
-        desktop.wait_for_url(callback + "?*")
-        assert "code=" in desktop.url
+        yield receiver.url + "/callback"
 
 
-def test_a_login_page_push_is_approved_with_the_pages_number(admin, server, browser, phone):
-    with Receiver.start() as receiver:
-        callback = receiver.url + "/callback"
-        web = WebClient.register(admin, redirect_uris=[callback])
-        desktop = new_page(browser)
-        desktop.goto(_login_url(server, web, callback))
-        desktop.fill("#username", "ana")
-        desktop.click("#send")
-        number = desktop.locator("#number").inner_text()
-        card = phone.locator(".request")
-        card.wait_for()
-        assert card.locator(".number").is_visible()
-        card.locator(".number").fill(number)
-        phone.click(".approve")
-        desktop.wait_for_url(callback + "?*")
-        assert "code=" in desktop.url
+@pytest.fixture
+def desktop(admin, server, browser, callback):
+    """Another device's browser, on the login page of a web client."""
+    web = WebClient.register(admin, redirect_uris=[callback])
+    page = new_page(browser)
+    page.goto(server.url + "/authorize?" + urlencode(with_pkce(web, redirect_uri=callback)))
+    return page
 
 
-def test_a_wrong_number_typed_on_the_phone_denies(admin, server, browser, phone):
-    web = WebClient.register(admin)
-    desktop = new_page(browser)
-    desktop.goto(_login_url(server, web, "http://127.0.0.1:9999/callback"))
+def test_a_login_page_qr_opened_by_the_phone_camera_signs_in(server, desktop, callback, phone):
+    desktop.locator("#qr").wait_for()
+    # The camera opens the code's https URL: the web authenticator claims it.
+    phone.goto(current_qr(server, desktop.url.removeprefix(server.url)))
+    card = phone.locator(".request")
+    card.wait_for()
+    assert "Web shop" in card.inner_text()
+    desktop.locator("text=Code scanned").wait_for()
+    phone.click(".approve")
+    desktop.wait_for_url(callback + "?*")
+    assert "code=" in desktop.url
+
+
+def test_a_login_page_push_is_approved_with_the_pages_number(desktop, callback, phone):
+    desktop.fill("#username", "ana")
+    desktop.click("#send")
+    number = desktop.locator("#number").inner_text()
+    card = phone.locator(".request")
+    card.wait_for()
+    assert card.locator(".number").is_visible()
+    card.locator(".number").fill(number)
+    phone.click(".approve")
+    desktop.wait_for_url(callback + "?*")
+    assert "code=" in desktop.url
+
+
+def test_a_wrong_number_typed_on_the_phone_denies(desktop, phone):
     desktop.fill("#username", "ana")
     desktop.click("#send")
     number = desktop.locator("#number").inner_text()
@@ -135,10 +134,7 @@ def test_a_wrong_number_typed_on_the_phone_denies(admin, server, browser, phone)
     desktop.locator("text=The request was denied on the phone.").wait_for()
 
 
-def test_a_code_followed_from_a_link_is_not_claimed_without_asking(admin, server, browser, phone):
-    web = WebClient.register(admin)
-    desktop = new_page(browser)
-    desktop.goto(_login_url(server, web, "http://127.0.0.1:9999/callback"))
+def test_a_code_followed_from_a_link_is_not_claimed_without_asking(server, desktop, phone):
     desktop.locator("#qr").wait_for()
     relayed = current_qr(server, desktop.url.removeprefix(server.url))
     phone.set_content(f'<a id="bait" href="{relayed}">Claim your prize</a>')
