@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.storage.db import sync_url
 from app.storage.tables import metadata
 from tests.support.live import LiveServer
+from tests.support.receiver import Receiver
 
 PG_URL = os.environ.get("BACKCHANNEL_TEST_DATABASE_URL")
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
@@ -138,3 +139,10 @@ def admin(server: LiveServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def callback() -> Iterator[str]:
+    """A client's redirect URI, served for real: a browser lands there with the code."""
+    with Receiver.start() as receiver:
+        yield receiver.url + "/callback"

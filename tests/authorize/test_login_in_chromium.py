@@ -13,7 +13,6 @@ from playwright.sync_api import Page
 
 from tests.support.chromium import chromium, new_page
 from tests.support.ciba import verify_id_token
-from tests.support.receiver import Receiver
 from tests.support.web import WebClient, pkce_pair
 
 
@@ -21,13 +20,6 @@ from tests.support.web import WebClient, pkce_pair
 def page():
     with chromium() as browser:
         yield new_page(browser)
-
-
-@pytest.fixture
-def callback():
-    """The client's redirect URI, served for real: the browser lands there with the code."""
-    with Receiver.start() as receiver:
-        yield receiver.url + "/callback"
 
 
 @pytest.fixture

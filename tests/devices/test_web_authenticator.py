@@ -10,7 +10,6 @@ import pytest
 
 from tests.support.chromium import chromium, new_page
 from tests.support.ciba import CibaClient
-from tests.support.receiver import Receiver
 from tests.support.web import WebClient, current_qr, with_pkce
 
 
@@ -75,13 +74,6 @@ def test_a_denial_reaches_the_terminal(admin, http, phone):
     phone.click(".deny")
     phone.locator("text=Denied.").wait_for()
     assert terminal.poll(auth_req_id).json()["error"] == "access_denied"
-
-
-@pytest.fixture
-def callback():
-    """The client's redirect URI, served for real."""
-    with Receiver.start() as receiver:
-        yield receiver.url + "/callback"
 
 
 @pytest.fixture
