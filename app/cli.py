@@ -96,6 +96,7 @@ def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     async def go() -> T:
         db = Database(settings.database_url)
         try:
+            await db.open(pool_size=1)
             return await work(db, settings)
         finally:
             await db.dispose()

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col
 
 from app.storage.db import Database
+from app.storage.sql import IntegrityViolation, Tx
 from app.storage.types import UTCDateTime, utcnow
 
 
@@ -24,14 +24,20 @@ class UsedJti(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
+INSERT = "INSERT INTO used_jtis (issuer, jti, expires_at) VALUES (:issuer, :jti, :expires_at)"
+
+
 async def use_once(db: Database, issuer: str, jti: str, expires_at: datetime) -> bool:
     """Record ``jti`` for ``issuer``; False when it was already used."""
-    async with db.session() as session:
-        session.add(UsedJti(issuer=issuer, jti=jti, expires_at=expires_at))
-        try:
-            await session.commit()
-        except IntegrityError:
-            return False
+    params = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+
+    async def unit(tx: Tx) -> None:
+        await tx.execute(INSERT, params)
+
+    try:
+        await db.sql.write(unit)
+    except IntegrityViolation:
+        return False
     return True
 
 

@@ -54,6 +54,7 @@ class Services:
     async def start(cls, settings: Settings, db: Database | None = None) -> Services:
         """Build every service; creates missing signing keys and server secrets."""
         db = db or Database(settings.database_url)
+        await db.open()
         box = SecretBox(
             settings.key_encryption_keys.get_secret_value()
             if settings.key_encryption_keys

@@ -33,6 +33,7 @@ from app.errors import TokenAccessDenied
 from app.outbound import ResponseTooLarge, pinned_request
 from app.outbox.models import OutboxMessage
 from app.outbox.service import SEALED, GiveUp, Outbox, Retry, new_message
+from app.storage.sql import SessionTx, Tx
 from app.storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ClientNotifications:
         outbox.register(PUSH, self.push, on_dead=self.failed("transaction_failed"))
 
     async def effects(
-        self, session: AsyncSession, request: AuthRequest, status: Status
+        self, tx: Tx, request: AuthRequest, status: Status
     ) -> Sequence[OutboxMessage]:
         give_up = _give_up_at(request)
         ids = {"request_id": request.id}
@@ -103,7 +104,7 @@ class ClientNotifications:
             # when one is configured (BACKCHANNEL_KEY_ENCRYPTION_KEYS), scrubbed once delivered.
             payload = {"request_id": consumed.id, SEALED: self._seal(tokens)}
             message = new_message(PUSH, payload, _give_up_at(consumed))
-            Outbox.add(session, [message])
+            await Outbox.add(SessionTx(session), [message])
 
         try:
             body = await redeem(

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.decoupled import repository
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status, sources
 from app.events import EventBus, request_topic, user_topic
@@ -24,12 +25,13 @@ from app.hashing import hash_secret, new_secret
 from app.outbox.models import OutboxMessage
 from app.outbox.service import Outbox
 from app.storage.db import Database
+from app.storage.sql import SessionTx, Tx
 from app.storage.types import utcnow
 
 # What a move adds to the outbox, given the transaction, the request after the move and its new
 # status (``pending`` for a new request). Features register builders: push to phones, ping and
 # push deliveries to clients.
-EffectBuilder = Callable[[AsyncSession, AuthRequest, Status], Awaitable[Sequence[OutboxMessage]]]
+EffectBuilder = Callable[[Tx, AuthRequest, Status], Awaitable[Sequence[OutboxMessage]]]
 # Work a caller does inside a move's transaction (minting tokens while consuming a request), so
 # that it commits with the move or not at all.
 Within = Callable[[AsyncSession, AuthRequest], Awaitable[None]]
@@ -60,69 +62,63 @@ class RequestService:
         self.outbox = outbox
         self.effects: list[EffectBuilder] = []
 
-    async def _effects(
-        self, session: AsyncSession, request: AuthRequest, status: Status
-    ) -> list[OutboxMessage]:
-        messages = [m for build in self.effects for m in await build(session, request, status)]
-        Outbox.add(session, messages)
-        return messages
+    async def _effects(self, tx: Tx, request: AuthRequest, status: Status) -> bool:
+        messages = [m for build in self.effects for m in await build(tx, request, status)]
+        await self.outbox.add(tx, messages)
+        return bool(messages)
 
     async def create(self, new: NewRequest) -> tuple[AuthRequest, str]:
         """Store a pending request; returns it with its ``auth_req_id`` (kept only as a hash)."""
         auth_req_id = new.auth_req_id or new_secret(32)
         now = utcnow()
-        request = AuthRequest(
-            id=new_secret(16),
-            auth_req_id_hash=hash_secret(auth_req_id),
-            client_id=new.client_id,
-            user_id=new.user_id,
-            status=Status.PENDING,
-            mode=new.mode,
-            scope=new.scope,
-            acr_values=new.acr_values,
-            binding_message=new.binding_message,
-            user_code_required=new.user_code_required,
-            client_notification_token=new.client_notification_token,
-            interval=new.interval,
-            extra=new.extra or {},
-            qr_secret=None if new.user_id else secrets.token_hex(32),
-            created_at=now,
-            expires_at=now + timedelta(seconds=new.expires_in),
-        )
-        async with self.db.session() as session:
-            session.add(request)
-            effects = await self._effects(session, request, Status.PENDING)
-            await session.commit()
+        row: dict[str, Any] = {
+            "id": new_secret(16),
+            "auth_req_id_hash": hash_secret(auth_req_id),
+            "client_id": new.client_id,
+            "user_id": new.user_id,
+            "status": Status.PENDING.value,
+            "mode": new.mode,
+            "scope": new.scope,
+            "acr_values": new.acr_values,
+            "binding_message": new.binding_message,
+            "user_code_required": bool(new.user_code_required),
+            "client_notification_token": new.client_notification_token,
+            "extra": new.extra or {},
+            "interval": new.interval,
+            "qr_secret": None if new.user_id else secrets.token_hex(32),
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=new.expires_in),
+            "claimed_at": None,
+            "decided_at": None,
+            "device_id": None,
+            "decision_jwt": None,
+            "acr": None,
+            "amr": [],
+            "last_polled_at": None,
+            "consumed_at": None,
+        }
+        request = AuthRequest.model_construct(**row)
+
+        async def unit(tx: Tx) -> bool:
+            await repository.insert(tx, row)
+            return await self._effects(tx, request, Status.PENDING)
+
+        effects = await self.db.sql.write(unit)
         self._announce(request, "created")
         if effects:
             self.outbox.nudge()
         return request, auth_req_id
 
     async def get(self, request_id: str) -> AuthRequest | None:
-        async with self.db.session() as session:
-            return await session.get(AuthRequest, request_id)
+        return await repository.get(self.db.sql, request_id)
 
     async def by_auth_req_id(self, auth_req_id: str) -> AuthRequest | None:
-        async with self.db.session() as session:
-            query = select(AuthRequest).where(
-                AuthRequest.auth_req_id_hash == hash_secret(auth_req_id)
-            )
-            return (await session.exec(query)).first()
+        return await repository.by_hash(self.db.sql, hash_secret(auth_req_id))
 
     async def pending_for_user(
         self, user_id: str, now: datetime | None = None
     ) -> list[AuthRequest]:
-        async with self.db.session() as session:
-            query = (
-                select(AuthRequest)
-                .where(
-                    AuthRequest.user_id == user_id,
-                    AuthRequest.status == Status.PENDING,
-                    col(AuthRequest.expires_at) > (now or utcnow()),
-                )
-                .order_by(col(AuthRequest.created_at))
-            )
-            return list((await session.exec(query)).all())
+        return await repository.pending_for_user(self.db.sql, user_id, now or utcnow())
 
     async def transition(
         self,
@@ -131,12 +127,12 @@ class RequestService:
         values: dict[str, Any] | None = None,
         *,
         from_: Status | None = None,
-        only_if: Any = None,
+        user_id: str | None = None,
         within: Within | None = None,
         now: datetime | None = None,
     ) -> AuthRequest | None:
         """Move the request to ``target`` if it is in a state that allows it (only ``from_``,
-        when given) and ``only_if``, an extra SQL condition, holds. One conditional write: of
+        when given) and, with ``user_id``, belongs to that user. One conditional write: of
         racing callers one wins; the rest get None. ``within`` and the outbox effects of the move
         commit with it."""
         now = now or utcnow()
@@ -144,49 +140,73 @@ class RequestService:
         if from_ is not None:
             assert from_ in allowed, f"no move from {from_} to {target}"
             allowed = (from_,)
+        # Too late is too late: no decision or redemption after expiry.
+        not_after = now if target in (Status.APPROVED, Status.DENIED, Status.CONSUMED) else None
+        if within is not None:
+            moved = await self._transition_with(
+                request_id, target, values or {}, allowed, not_after, user_id, within
+            )
+            effects = moved is not None and moved[1]
+            request = moved[0] if moved else None
+        else:
+
+            async def unit(tx: Tx) -> tuple[AuthRequest | None, bool]:
+                request = await repository.move(
+                    tx, request_id, target, allowed, values or {},
+                    not_after=not_after, user_id=user_id,
+                )  # fmt: skip
+                return request, request is not None and await self._effects(tx, request, target)
+
+            request, effects = await self.db.sql.write(unit)
+        if request is None:
+            return None
+        self._announce(request, target.value)
+        if effects:
+            self.outbox.nudge()
+        return request
+
+    async def _transition_with(
+        self,
+        request_id: str,
+        target: Status,
+        values: dict[str, Any],
+        allowed: tuple[Status, ...],
+        not_after: datetime | None,
+        user_id: str | None,
+        within: Within,
+    ) -> tuple[AuthRequest, bool] | None:
+        """A move whose caller adds ORM work (token minting) to its transaction."""
         conditions = [col(AuthRequest.id) == request_id, col(AuthRequest.status).in_(allowed)]
-        if target in (Status.APPROVED, Status.DENIED, Status.CONSUMED):
-            conditions.append(col(AuthRequest.expires_at) > now)  # too late is too late
-        if only_if is not None:
-            conditions.append(only_if)
+        if not_after is not None:
+            conditions.append(col(AuthRequest.expires_at) > not_after)
+        if user_id is not None:
+            conditions.append(col(AuthRequest.user_id) == user_id)
         async with self.db.session() as session:
             result = await session.exec(
-                update(AuthRequest).where(*conditions).values(status=target, **(values or {}))
+                update(AuthRequest).where(*conditions).values(status=target, **values)
             )
             if result.rowcount != 1:
                 await session.rollback()
                 return None
             request = await session.get(AuthRequest, request_id, populate_existing=True)
             assert request is not None
-            if within is not None:
-                await within(session, request)
-            effects = await self._effects(session, request, target)
+            await within(session, request)
+            effects = await self._effects(SessionTx(session), request, target)
             await session.commit()
-        self._announce(request, target.value)
-        if effects:
-            self.outbox.nudge()
-        return request
+        return request, effects
 
     async def claim(
         self, request_id: str, user_id: str, now: datetime | None = None
     ) -> AuthRequest | None:
         """Give an open request to the user whose device scanned its QR. First scan wins."""
         now = now or utcnow()
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(AuthRequest)
-                .where(
-                    col(AuthRequest.id) == request_id,
-                    col(AuthRequest.user_id).is_(None),
-                    col(AuthRequest.status) == Status.PENDING,
-                    col(AuthRequest.expires_at) > now,
-                )
-                .values(user_id=user_id, claimed_at=now)
-            )
-            await session.commit()
-        if result.rowcount != 1:
-            return None
-        request = await self.get(request_id)
+
+        async def unit(tx: Tx) -> AuthRequest | None:
+            if not await repository.claim(tx, request_id, user_id, now):
+                return None
+            return await repository.get(tx, request_id)
+
+        request = await self.db.sql.write(unit)
         if request is not None:
             self._announce(request, "scanned")
         return request
@@ -197,50 +217,30 @@ class RequestService:
         (CIBA Core §11, ``slow_down``). Compare-and-set on ``last_polled_at``."""
         previous = request.last_polled_at
         on_time = previous is None or (now - previous).total_seconds() >= request.interval
-        same = (
-            col(AuthRequest.last_polled_at).is_(None)
-            if previous is None
-            else col(AuthRequest.last_polled_at) == previous
-        )
-        values: dict[str, Any] = {"last_polled_at": now}
-        if not on_time:
-            values["interval"] = AuthRequest.interval + 5
-        async with self.db.session() as session:
-            result = await session.exec(
-                update(AuthRequest).where(col(AuthRequest.id) == request.id, same).values(**values)
-            )
-            if on_time and result.rowcount != 1:  # another poll got there first: too fast
-                await session.exec(
-                    update(AuthRequest)
-                    .where(col(AuthRequest.id) == request.id)
-                    .values(interval=AuthRequest.interval + 5, last_polled_at=now)
-                )
-                on_time = False
-            await session.commit()
-        return on_time
+
+        async def unit(tx: Tx) -> bool:
+            won = await repository.record_poll(tx, request.id, previous, now, on_time=on_time)
+            if on_time and not won:  # another poll got there first: too fast
+                await repository.slow_down(tx, request.id, now)
+                return False
+            return on_time
+
+        return await self.db.sql.write(unit)
 
     async def update_extra(self, request_id: str, **values: Any) -> None:
         """Record facts about a request that are not moves (a failed delivery, say)."""
-        async with self.db.session() as session:
-            request = await session.get(AuthRequest, request_id)
-            if request is None:
-                return
-            request.extra = {**request.extra, **values}
-            session.add(request)
-            await session.commit()
+
+        async def unit(tx: Tx) -> None:
+            await repository.set_extra(tx, request_id, values)
+
+        await self.db.sql.write(unit)
 
     async def expire_overdue(self, now: datetime | None = None) -> int:
         """The scheduled job: requests past ``expires_at`` become expired, one conditional write
         each, so their effects (the push-mode error delivery) fire exactly once."""
         now = now or utcnow()
-        async with self.db.session() as session:
-            query = select(AuthRequest.id).where(
-                col(AuthRequest.status).in_(sources(Status.EXPIRED)),
-                col(AuthRequest.expires_at) <= now,
-            )
-            overdue = list((await session.exec(query)).all())
         expired = 0
-        for request_id in overdue:
+        for request_id in await repository.overdue(self.db.sql, sources(Status.EXPIRED), now):
             if await self.transition(request_id, Status.EXPIRED, now=now) is not None:
                 expired += 1
         return expired

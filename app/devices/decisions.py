@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col
-
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
 from app.decoupled.states import Status
@@ -85,7 +83,7 @@ async def decide(
         target,
         values,
         from_=Status.PENDING,  # the first answer wins; a denial never overturns an approval
-        only_if=col(AuthRequest.user_id) == device.user_id,
+        user_id=device.user_id,
         now=now,
     )
     if moved is None:

@@ -10,13 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from app.devices import repository
 from app.devices.assertions import unverified_kid, verify_device_jwt
 from app.devices.models import Device, Enrollment
 from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, parse_body
 from app.hashing import hash_secret, new_secret
 from app.settings import Settings
 from app.storage.db import Database, delete_by_key
+from app.storage.sql import Tx
 from app.storage.types import utcnow
+
+SEEN_GRANULARITY = timedelta(minutes=1)
 
 
 class DeviceEnrollment(BaseModel):
@@ -121,8 +125,7 @@ class DeviceService:
         return device
 
     async def get(self, device_id: str) -> Device | None:
-        async with self.db.session() as session:
-            return await session.get(Device, device_id)
+        return await repository.get(self.db.sql, device_id)
 
     async def for_user(self, user_id: str) -> list[Device]:
         async with self.db.session() as session:
@@ -158,10 +161,13 @@ class DeviceService:
             await session.commit()
 
     async def touch(self, device: Device, now: datetime | None = None) -> None:
-        async with self.db.session() as session:
-            await session.exec(
-                update(Device)
-                .where(col(Device.id) == device.id)
-                .values(last_seen_at=now or utcnow())
-            )
-            await session.commit()
+        """Note when the device was last heard from, to the minute: a phone's every call need
+        not be a write."""
+        now = now or utcnow()
+        if device.last_seen_at is not None and now - device.last_seen_at < SEEN_GRANULARITY:
+            return
+
+        async def unit(tx: Tx) -> None:
+            await repository.seen(tx, device.id, now)
+
+        await self.db.sql.write(unit)

@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from app.events import OUTBOX_TOPIC, EventBus
 from app.logging import redact
+from app.outbox import repository
 from app.outbox.models import Delivery, OutboxMessage
-from app.storage.db import Database, advisory_lock
+from app.storage.db import Database
+from app.storage.sql import Tx
 from app.storage.types import utcnow
 
 log = logging.getLogger("backchannel.outbox")
@@ -31,7 +30,6 @@ LEASE = timedelta(seconds=60)
 # neither hold up the rest of a batch for ever nor outlive its lease and be delivered twice.
 DEADLINE_SECONDS = 30.0
 BATCH = 20
-_CLAIM_LOCK_ID = 0x6F757462  # "outb"
 
 
 class Retry(Exception):
@@ -54,7 +52,20 @@ SEALED = "sealed"
 def new_message(
     kind: str, payload: dict[str, Any], give_up_at: datetime | None = None
 ) -> OutboxMessage:
-    return OutboxMessage(id=uuid.uuid4().hex, kind=kind, payload=payload, give_up_at=give_up_at)
+    now = utcnow()
+    return OutboxMessage.model_construct(
+        id=uuid.uuid4().hex,
+        kind=kind,
+        payload=payload,
+        status=Delivery.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        claimed_until=None,
+        give_up_at=give_up_at,
+        last_error=None,
+        created_at=now,
+        delivered_at=None,
+    )
 
 
 class Outbox:
@@ -86,10 +97,10 @@ class Outbox:
         self.bus.publish(OUTBOX_TOPIC, {})
 
     @staticmethod
-    def add(session: AsyncSession, messages: list[OutboxMessage]) -> None:
+    async def add(tx: Tx, messages: list[OutboxMessage]) -> None:
         """Stage messages in the caller's transaction: they exist if and only if it commits."""
         for message in messages:
-            session.add(message)
+            await repository.insert(tx, message)
 
     def backoff(self, attempts: int) -> float:
         """Exponential with full jitter, capped: a failing endpoint is not hammered in step."""
@@ -109,28 +120,10 @@ class Outbox:
                     return attempted
 
     async def _claim(self, now: datetime) -> list[OutboxMessage]:
-        async with self.db.session() as session:
-            if not self.db.is_postgres:  # SQLite: hold the write lock from the read on
-                await advisory_lock(session, _CLAIM_LOCK_ID)
-            query = (
-                select(OutboxMessage)
-                .where(
-                    col(OutboxMessage.status) == Delivery.PENDING,
-                    col(OutboxMessage.next_attempt_at) <= now,
-                    (col(OutboxMessage.claimed_until).is_(None))
-                    | (col(OutboxMessage.claimed_until) < now),
-                )
-                .order_by(col(OutboxMessage.next_attempt_at))
-                .limit(BATCH)
-            )
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.exec(query)).all())
-            for row in rows:
-                row.claimed_until = now + LEASE
-                session.add(row)
-            await session.commit()
-            return rows
+        async def unit(tx: Tx) -> list[OutboxMessage]:
+            return await repository.claim(tx, now, now + LEASE, BATCH)
+
+        return await self.db.sql.write(unit)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         handler = self.handlers.get(message.kind)
@@ -152,26 +145,29 @@ class Outbox:
 
     async def _record(self, message: OutboxMessage, outcome: str, error: str | None) -> None:
         now = utcnow()
-        async with self.db.session() as session:
-            row = await session.get(OutboxMessage, message.id)
-            if row is None or row.claimed_until != message.claimed_until:
-                return  # our lease ran out and another delivery owns the row now
-            row.attempts += 1
-            row.claimed_until = None
+        changes: dict[str, Any] = {
+            "attempts": message.attempts + 1,
+            "claimed_until": None,
             # Errors can quote what was sent (tokens in a push): only their redacted form is kept.
-            row.last_error = redact(error)[:1000] if error else None
-            if outcome == Delivery.PENDING:
-                row.next_attempt_at = now + timedelta(seconds=self.backoff(row.attempts))
-                out_of_time = row.give_up_at is not None and row.next_attempt_at >= row.give_up_at
-                if out_of_time or row.attempts >= self.max_attempts:
-                    outcome = Delivery.DEAD
-            row.status = outcome
-            if outcome == Delivery.DONE:
-                row.delivered_at = now
-            if outcome != Delivery.PENDING and SEALED in row.payload:
-                row.payload = {k: v for k, v in row.payload.items() if k != SEALED}
-            session.add(row)
-            await session.commit()
+            "last_error": redact(error)[:1000] if error else None,
+        }
+        if outcome == Delivery.PENDING:
+            retry_at = now + timedelta(seconds=self.backoff(changes["attempts"]))
+            changes["next_attempt_at"] = retry_at
+            out_of_time = message.give_up_at is not None and retry_at >= message.give_up_at
+            if out_of_time or changes["attempts"] >= self.max_attempts:
+                outcome = Delivery.DEAD
+        changes["status"] = outcome
+        if outcome == Delivery.DONE:
+            changes["delivered_at"] = now
+        if outcome != Delivery.PENDING and SEALED in message.payload:
+            changes["payload"] = {k: v for k, v in message.payload.items() if k != SEALED}
+
+        async def unit(tx: Tx) -> bool:
+            return await repository.settle(tx, message, changes)
+
+        if not await self.db.sql.write(unit):
+            return  # our lease ran out and another delivery owns the row now
         on_dead = self.dead_handlers.get(message.kind)
         if outcome == Delivery.DEAD and on_dead is not None:
             try:
@@ -183,7 +179,7 @@ class Outbox:
             extra={
                 "kind": message.kind,
                 "outcome": outcome,
-                "attempts": row.attempts,
+                "attempts": changes["attempts"],
                 "error": error,
             },
         )

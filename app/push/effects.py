@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
 from app.decoupled.states import Status
-from app.devices.models import Device
+from app.devices import repository as devices_sql
 from app.devices.service import DeviceService
 from app.outbox.models import OutboxMessage
 from app.outbox.service import GiveUp, Outbox, Retry, new_message
 from app.push.sender import DeadToken, PushSender, TransientPushError
+from app.storage.sql import Tx
 from app.storage.types import utcnow
 
 KIND = "fcm"
@@ -34,16 +32,11 @@ class PhonePush:
         outbox.register(KIND, self.deliver)
 
     async def effects(
-        self, session: AsyncSession, request: AuthRequest, status: Status
+        self, tx: Tx, request: AuthRequest, status: Status
     ) -> Sequence[OutboxMessage]:
         if status != Status.PENDING or request.user_id is None:
             return []
-        query = select(Device.id).where(
-            Device.user_id == request.user_id,
-            col(Device.push_token).is_not(None),
-            col(Device.push_token_dead).is_(False),
-        )
-        device_ids = (await session.exec(query)).all()
+        device_ids = await devices_sql.pushable(tx, request.user_id)
         payload = {"request_id": request.id}
         return [
             new_message(KIND, {**payload, "device_id": d}, give_up_at=request.expires_at)

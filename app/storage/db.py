@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.storage.sql import SqlDatabase, open_sql
+
 
 def sync_url(url: str) -> str:
     """The URL for synchronous use (Alembic): plain sqlite, psycopg for PostgreSQL."""
@@ -82,6 +84,8 @@ def create_engine(url: str) -> AsyncEngine:
 class Database:
     """Owns the engine and hands out sessions; one per process."""
 
+    sql: SqlDatabase  # the hot paths' statements (app/storage/sql.py), once ``open`` ran
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
@@ -89,6 +93,10 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+
+    async def open(self, pool_size: int = 10) -> None:
+        if not hasattr(self, "sql"):
+            self.sql = await open_sql(self.url, pool_size=pool_size)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -101,4 +109,6 @@ class Database:
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def dispose(self) -> None:
+        if hasattr(self, "sql"):
+            await self.sql.close()
         await self.engine.dispose()

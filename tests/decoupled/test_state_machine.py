@@ -64,6 +64,8 @@ async def test_many_concurrent_transitions_on_separate_connections_have_one_winn
     request, _ = start_request(server, client["client_id"], user["id"])
     dbs = [Database(database_url) for _ in range(8)]
     try:
+        for db in dbs:
+            await db.open(pool_size=1)
         services = [RequestService(db, InProcessBus(), Outbox(db, InProcessBus())) for db in dbs]
         targets = [Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.APPROVED] * 2
         results = await asyncio.gather(

@@ -1,0 +1,403 @@
+"""Hot-path SQL: plain statements on the database driver, without the ORM's unit of work.
+
+The request paths that carry load (``/bc-authorize``, ``/token`` polls, the phone's calls, the
+outbox) run a handful of statements each. Through the async ORM every statement cost a thread
+hop (aiosqlite) or a greenlet switch plus object bookkeeping; here a statement is one driver
+call. Each feature keeps its statements in its own ``repository.py``; this module only runs them.
+
+Statements are written once, with ``:name`` parameters, for both databases:
+
+- **SQLite** (embedded, one process): one connection used synchronously on the event loop. A
+  statement takes microseconds, far less than a thread hop. Writes are *group-committed*: the
+  write units that requests hand in during one turn of the event loop run in one transaction,
+  each inside its own savepoint (one failing unit rolls back alone), and one ``COMMIT`` with the
+  database's full ``fsync`` makes them all durable before any of their callers is answered.
+  A write unit is an ``async`` function that must not wait on anything but its own statements
+  (they complete without suspending on SQLite), so a transaction never spans a turn of the loop.
+- **PostgreSQL**: a psycopg connection pool; a write unit runs in its own transaction
+  (PostgreSQL group-commits concurrent transactions itself).
+
+Values: aware datetimes are stored as naive UTC (the ORM's ``UTCDateTime``), dicts and lists as
+JSON; :class:`Codec` turns rows back into the models' Python types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import JSON, Boolean
+from sqlalchemy.engine import make_url
+
+from app.storage.types import UTCDateTime
+
+T = TypeVar("T")
+Params = Mapping[str, Any]
+Row = dict[str, Any]
+
+
+class IntegrityViolation(Exception):
+    """A write broke a unique or foreign key constraint (a racing request got there first)."""
+
+
+class Tx(Protocol):
+    """The statements of one write unit, inside its transaction."""
+
+    dialect: str  # "sqlite" or "postgresql", for the rare statement that differs
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+
+WriteUnit = Callable[[Tx], Awaitable[T]]
+
+
+class Codec:
+    """Decodes a table's rows to the model's Python types, derived from its SQLAlchemy columns."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.datetimes: set[str] = set()
+        self.jsons: set[str] = set()
+        self.bools: set[str] = set()
+        for column in model.__table__.columns:
+            if isinstance(column.type, UTCDateTime):
+                self.datetimes.add(column.name)
+            elif isinstance(column.type, JSON):
+                self.jsons.add(column.name)
+            elif isinstance(column.type, Boolean):
+                self.bools.add(column.name)
+        self.names = [c.name for c in model.__table__.columns]
+        # Quoted: some names (``interval``) are keywords in PostgreSQL.
+        self.columns = ", ".join(f'"{name}"' for name in self.names)
+
+    def decode(self, row: Row) -> Row:
+        for name in self.datetimes.intersection(row):
+            value = row[name]
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if value is not None:
+                row[name] = value.replace(tzinfo=UTC)
+        for name in self.jsons.intersection(row):
+            if isinstance(row[name], str):
+                row[name] = json.loads(row[name])
+        for name in self.bools.intersection(row):
+            if row[name] is not None:
+                row[name] = bool(row[name])
+        return row
+
+    def load(self, row: Row | None) -> Any:
+        """The row as a (read-only, not session-bound) model instance."""
+        if row is None:
+            return None
+        return self.model.model_construct(**self.decode(row))
+
+
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+class SqlDatabase:
+    """What repositories call. ``one``/``all`` read outside any write; ``write`` runs a unit."""
+
+    kind: str
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        raise NotImplementedError
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        raise NotImplementedError
+
+    async def write(self, unit: WriteUnit[T]) -> T:
+        raise NotImplementedError
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        """One statement as its own write unit."""
+
+        async def unit(tx: Tx) -> int:
+            return await tx.execute(sql, params)
+
+        return await self.write(unit)
+
+    async def close(self) -> None:
+        pass
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # The ORM's storage format for DateTime on SQLite; comparisons in SQL are textual.
+        return _naive_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _sqlite_params(params: Params | None) -> dict[str, Any]:
+    return {k: _sqlite_value(v) for k, v in (params or {}).items()}
+
+
+class _SqliteTx:
+    dialect = "sqlite"
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def _run(self, sql: str, params: Params | None) -> sqlite3.Cursor:
+        try:
+            return self.connection.execute(sql, _sqlite_params(params))
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from None
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        return self._run(sql, params).rowcount
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        rows = await self.all(sql, params)  # fetch all: a statement left open blocks COMMIT
+        return rows[0] if rows else None
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        cursor = self._run(sql, params)
+        names = _names(cursor)
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _names(cursor: sqlite3.Cursor) -> list[str]:
+    return [d[0] for d in cursor.description]
+
+
+def _run_now(awaitable: Awaitable[T]) -> T:
+    """Drive a coroutine that never suspends (SQLite statements complete at once) to its end."""
+    coroutine = awaitable.__await__()
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a write unit waited on something other than its own statements")
+
+
+class SqliteDatabase(SqlDatabase):
+    kind = "sqlite"
+    BUSY_RETRY_SECONDS = 0.002
+
+    def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
+        # busy_timeout 0: another connection's write lock (the ORM's, a CLI process) must never
+        # block the event loop; we wait for it asynchronously instead.
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=FULL")
+        self.connection.execute("PRAGMA foreign_keys=ON")
+        self.connection.execute("PRAGMA busy_timeout=0")
+        self.busy_timeout = busy_timeout
+        self._tx = _SqliteTx(self.connection)
+        self._queue: list[tuple[WriteUnit[Any], asyncio.Future[Any]]] = []
+        self._flushing = False
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        return await self._tx.one(sql, params)
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        return await self._tx.all(sql, params)
+
+    async def write(self, unit: WriteUnit[T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((unit, future))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush, loop.time() + self.busy_timeout)
+        return await future
+
+    def _flush(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # locked by another connection: wait, no block
+            if loop.time() < deadline and "locked" in str(exc):
+                loop.call_later(self.BUSY_RETRY_SECONDS, self._flush, deadline)
+                return
+            self._fail_all(exc)
+            return
+        batch, self._queue = self._queue, []
+        self._flushing = False
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        for unit, future in batch:
+            self.connection.execute("SAVEPOINT unit")
+            try:
+                value = _run_now(unit(self._tx))
+            except BaseException as exc:
+                self.connection.execute("ROLLBACK TO unit")
+                self.connection.execute("RELEASE unit")
+                outcomes.append((future, False, exc))
+                continue
+            self.connection.execute("RELEASE unit")
+            outcomes.append((future, True, value))
+        try:
+            self.connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.connection.execute("ROLLBACK")
+            outcomes = [(future, False, exc) for future, _, _ in outcomes]
+        for future, ok, value in outcomes:
+            if future.done():  # the caller was cancelled meanwhile
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _fail_all(self, exc: Exception) -> None:
+        batch, self._queue = self._queue, []
+        self._flushing = False
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+
+    async def close(self) -> None:
+        self.connection.close()
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def _pg_sql(sql: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate memo
+    converted = _cache.get(sql)
+    if converted is None:
+        converted = _cache[sql] = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return converted
+
+
+def _pg_params(params: Params | None) -> dict[str, Any]:
+    from psycopg.types.json import Jsonb
+
+    out: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if isinstance(value, datetime):
+            value = _naive_utc(value)
+        elif isinstance(value, dict | list):
+            value = Jsonb(value)
+        out[key] = value
+    return out
+
+
+class _PgTx:
+    dialect = "postgresql"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def _run(self, sql: str, params: Params | None) -> Any:
+        import psycopg
+
+        try:
+            return await self.connection.execute(_pg_sql(sql), _pg_params(params))
+        except psycopg.errors.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from None
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        cursor = await self._run(sql, params)
+        return int(cursor.rowcount)
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        cursor = await self._run(sql, params)
+        row = await cursor.fetchone()
+        return None if row is None else dict(row)
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        cursor = await self._run(sql, params)
+        return [dict(row) for row in await cursor.fetchall()]
+
+
+class PostgresDatabase(SqlDatabase):
+    kind = "postgresql"
+
+    def __init__(self, conninfo: str, *, size: int) -> None:
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        self.pool = AsyncConnectionPool(
+            conninfo,
+            min_size=size,
+            max_size=size,
+            open=False,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        async with self.pool.connection() as connection:
+            return await _PgTx(connection).one(sql, params)
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        async with self.pool.connection() as connection:
+            return await _PgTx(connection).all(sql, params)
+
+    async def write(self, unit: WriteUnit[T]) -> T:
+        async with self.pool.connection() as connection, connection.transaction():
+            return await unit(_PgTx(connection))
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def open_sql(url: str, *, pool_size: int = 10) -> SqlDatabase:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SqliteDatabase(parsed.database or ":memory:")
+    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    database = PostgresDatabase(conninfo, size=pool_size)
+    await database.open()
+    return database
+
+
+def placeholders(names: Iterable[str]) -> str:
+    """``:a, :b, :c`` for an INSERT's VALUES."""
+    return ", ".join(f":{name}" for name in names)
+
+
+class SessionTx:
+    """A write unit's statements inside an ORM session's transaction, for the few moves whose
+    callers also stage ORM work (token minting) in the same transaction."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.dialect = session.bind.dialect.name
+
+    def _params(self, params: Params | None) -> dict[str, Any]:
+        if self.dialect == "sqlite":
+            return _sqlite_params(params)
+        return _pg_params(params)
+
+    async def _run(self, sql: str, params: Params | None) -> Any:
+        from sqlalchemy import text
+
+        connection = await self.session.connection()
+        return await connection.execute(text(sql), self._params(params))
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        return int((await self._run(sql, params)).rowcount)
+
+    async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+    async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        return [dict(row._mapping) for row in await self._run(sql, params)]
