@@ -13,8 +13,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app import replay
 from app.authorize import cleanup
+from app.ciba import limits
 from app.events import OUTBOX_TOPIC
 from app.services import Services
+from app.storage.types import utcnow
 
 log = logging.getLogger("backchannel.jobs")
 
@@ -38,6 +40,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         ("rotate_keys", services.keys.rotate_due, 3600),
         ("purge_used_jtis", lambda: replay.purge_expired(services.db), 600),
         ("purge_authorizations", lambda: cleanup.purge_expired(services.db), 600),
+        ("purge_rate_counts", lambda: limits.purge_expired(services.db, utcnow()), 600),
         ("expire_requests", services.requests.expire_overdue, 1),
         ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]

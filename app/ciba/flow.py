@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from app.ciba.limits import check_limits
+from app.ciba.limits import count_start
 from app.ciba.params import Ask
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import NewRequest
 from app.hashing import new_secret
 from app.services import Services
+from app.storage.sql import Tx
 
 
 async def start(
@@ -27,7 +29,10 @@ async def start(
     out (for tries started by anonymous browsers, not by the authenticated client)."""
     user_id = ask.user.id if ask.user else None
     client_id = client.client_id if count_client else None
-    await check_limits(services.db, services.settings, client_id, user_id)
+
+    async def limit(tx: Tx, now: datetime) -> None:
+        await count_start(tx, services.settings, client_id, user_id, now)
+
     auth_req_id = new_secret(32)
     extra = dict(extra or {})
     if mode in ("ping", "push"):
@@ -50,4 +55,4 @@ async def start(
         extra=extra,
         auth_req_id=auth_req_id,
     )
-    return await services.requests.create(new)
+    return await services.requests.create(new, guard=limit)

@@ -1,8 +1,10 @@
-"""Per-client and per-user limits on starting authentication requests.
+"""Per-client and per-user limits on starting authentication requests (push-bombing).
 
-Counted from the requests table itself, so every replica sees the same counts and a refused
-attempt leaves nothing behind (the phone is not told). Two racing requests may both pass at the
-edge of a limit; a limit against push-bombing needs no more precision than that.
+Counted in the database, so every replica shares the counts: one counter row per key and fixed
+window (``rate_limit_window_seconds``), bumped by one upsert in the very transaction that stores
+the request. A refused attempt rolls its bumps back with it and leaves nothing behind (the phone
+is not told). Fixed windows let a burst straddle a boundary (up to twice the limit over one
+window's length); a limit against push-bombing needs no more precision than that.
 """
 
 from __future__ import annotations
@@ -10,45 +12,60 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func
-from sqlmodel import col, select
+from sqlmodel import Field, SQLModel
 
-from app.decoupled.models import LOGIN_PAGE_MODE, AuthRequest
 from app.errors import TooManyRequests
 from app.settings import Settings
 from app.storage.db import Database
-from app.storage.types import utcnow
+from app.storage.sql import Tx
+from app.storage.types import UTCDateTime
 
 
-async def check_limits(
-    db: Database, settings: Settings, client_id: str | None, user_id: str | None
+class RateCount(SQLModel, table=True):
+    __tablename__ = "rate_counts"
+
+    key: str = Field(primary_key=True, max_length=200, description="client:<id> or user:<id>")
+    window_start: int = Field(
+        primary_key=True,
+        description="Unix time the window opened",
+        sa_column_kwargs={"autoincrement": False},
+    )
+    count: int = 0
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+BUMP = (
+    "INSERT INTO rate_counts (key, window_start, count, expires_at) "
+    "VALUES (:key, :window_start, 1, :expires_at) "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counts.count + 1 "
+    "RETURNING count"
+)
+
+
+async def count_start(
+    tx: Tx, settings: Settings, client_id: str | None, user_id: str | None, now: datetime
 ) -> None:
-    """Raise ``TooManyRequests`` (429 with ``Retry-After``) if starting one more is over."""
-    now = utcnow()
-    window = timedelta(seconds=settings.rate_limit_window_seconds)
+    """Count one more request started; raise ``TooManyRequests`` (429 with ``Retry-After``)
+    when that is over a limit. Runs inside the write that stores the request."""
+    window = settings.rate_limit_window_seconds
+    start = int(now.timestamp()) // window * window
+    ends = datetime.fromtimestamp(start + window, now.tzinfo)
     checks = []
-    if client_id is not None:
-        # What the client itself started; tries on its login pages come from browsers.
-        own = and_(
-            col(AuthRequest.client_id) == client_id, col(AuthRequest.mode) != LOGIN_PAGE_MODE
-        )
-        checks.append(("this client", own, settings.rate_limit_per_client))
+    if client_id is not None:  # what the client itself started; login pages are browsers'
+        checks.append(("this client", f"client:{client_id}", settings.rate_limit_per_client))
     if user_id is not None:
-        checks.append(
-            ("this user", col(AuthRequest.user_id) == user_id, settings.rate_limit_per_user)
-        )
-    async with db.session() as session:
-        for who, condition, limit in checks:
-            query = select(func.count(), func.min(AuthRequest.created_at)).where(
-                condition, col(AuthRequest.created_at) > now - window
+        checks.append(("this user", f"user:{user_id}", settings.rate_limit_per_user))
+    for who, key, limit in checks:
+        row = await tx.one(BUMP, {"key": key, "window_start": start, "expires_at": ends})
+        if row is not None and row["count"] > limit:
+            raise TooManyRequests(
+                f"too many authentication requests for {who}; try again later",
+                retry_after=max(1, math.ceil((ends - now).total_seconds())),
             )
-            count, oldest = (await session.exec(query)).one()
-            if count >= limit:
-                raise TooManyRequests(
-                    f"too many authentication requests for {who}; try again later",
-                    retry_after=_seconds_until(oldest + window, now),
-                )
 
 
-def _seconds_until(moment: datetime, now: datetime) -> int:
-    return max(1, math.ceil((moment - now).total_seconds()))
+async def purge_expired(db: Database, now: datetime) -> int:
+    """The scheduled job: counters of windows that closed."""
+    return await db.sql.execute(
+        "DELETE FROM rate_counts WHERE expires_at < :now", {"now": now - timedelta(seconds=1)}
+    )

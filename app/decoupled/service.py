@@ -35,6 +35,8 @@ EffectBuilder = Callable[[Tx, AuthRequest, Status], Awaitable[Sequence[OutboxMes
 # Work a caller does inside a move's transaction (minting tokens while consuming a request), so
 # that it commits with the move or not at all.
 Within = Callable[[AsyncSession, AuthRequest], Awaitable[None]]
+# A check that runs first in the transaction that stores a new request, given its time.
+Guard = Callable[[Tx, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,11 @@ class RequestService:
         await self.outbox.add(tx, messages)
         return bool(messages)
 
-    async def create(self, new: NewRequest) -> tuple[AuthRequest, str]:
-        """Store a pending request; returns it with its ``auth_req_id`` (kept only as a hash)."""
+    async def create(
+        self, new: NewRequest, *, guard: Guard | None = None
+    ) -> tuple[AuthRequest, str]:
+        """Store a pending request; returns it with its ``auth_req_id`` (kept only as a hash).
+        ``guard`` runs first in the same transaction and may refuse (rate limits)."""
         auth_req_id = new.auth_req_id or new_secret(32)
         now = utcnow()
         row: dict[str, Any] = {
@@ -100,6 +105,8 @@ class RequestService:
         request = AuthRequest.model_construct(**row)
 
         async def unit(tx: Tx) -> bool:
+            if guard is not None:
+                await guard(tx, now)
             await repository.insert(tx, row)
             return await self._effects(tx, request, Status.PENDING)
 

@@ -228,6 +228,9 @@ class SqliteDatabase(SqlDatabase):
         try:
             self.connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:  # locked by another connection: wait, no block
+            import sys
+
+            print("BUSY", exc, file=sys.stderr)
             if loop.time() < deadline and "locked" in str(exc):
                 loop.call_later(self.BUSY_RETRY_SECONDS, self._flush, deadline)
                 return

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from app.authorize.models import AuthorizationCode, BrowserSession, StoredAuthorization
+from app.ciba.limits import RateCount
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.devices.models import Device, Enrollment
@@ -24,6 +25,7 @@ __all__ = [
     "Enrollment",
     "OutboxMessage",
     "PairwiseSubject",
+    "RateCount",
     "RefreshToken",
     "ServerSecret",
     "SigningKey",

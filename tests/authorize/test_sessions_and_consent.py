@@ -129,17 +129,23 @@ def test_a_client_with_ciba_user_codes_still_logs_in_on_the_page(admin, browser,
 
 
 def test_login_pages_do_not_spend_the_clients_ciba_budget(server, browser, web, phone):
-    from app.ciba.limits import check_limits
+    from app.ciba.limits import count_start
     from app.errors import TooManyRequests
-    from tests.support.requests import start_request
+    from app.storage.types import utcnow
 
     for _ in range(3):
         assert 'id="qr"' in browser.open_login(with_pkce(web)).get().text
     one = server.settings.model_copy(update={"rate_limit_per_client": 1})
-    server.call(lambda s: check_limits(s.db, one, web.client_id, None))  # three pages: not over
-    start_request(server, web.client_id, phone.user["id"])  # one the client itself started
+
+    async def start_one(services):
+        async def unit(tx):
+            await count_start(tx, one, web.client_id, None, utcnow())
+
+        await services.db.sql.write(unit)
+
+    server.call(start_one)  # three pages spent none of the budget of one
     with pytest.raises(TooManyRequests):
-        server.call(lambda s: check_limits(s.db, one, web.client_id, None))
+        server.call(start_one)
 
 
 def test_a_page_stored_by_another_version_reads_back_or_is_gone(server, browser, web):
