@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 from app.clients.metadata import ClientMetadata
 from app.storage.types import UTCDateTime, json_column, utcnow
 
+_PARSED: dict[tuple[str, datetime], ClientMetadata] = {}
+_PARSED_MAX = 10_000
+
 
 class Client(SQLModel, table=True):
     __tablename__ = "clients"
@@ -23,7 +26,16 @@ class Client(SQLModel, table=True):
 
     @property
     def meta(self) -> ClientMetadata:
-        return ClientMetadata.model_validate(self.registration)
+        # Parsed once per version of the registration (every change sets updated_at), not on
+        # every request that reads the client.
+        key = (self.client_id, self.updated_at)
+        meta = _PARSED.get(key)
+        if meta is None:
+            meta = ClientMetadata.model_validate(self.registration)
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = meta
+        return meta
 
     def public_view(self) -> dict[str, Any]:
         """The RFC 7591 §3.2.1 client information response, without the secret."""

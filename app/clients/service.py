@@ -14,7 +14,11 @@ from app.hashing import hash_secret, new_secret
 from app.outbound import check_resolvable
 from app.settings import Settings
 from app.storage.db import Database, delete_by_key
+from app.storage.sql import Codec
 from app.storage.types import utcnow
+
+ROWS = Codec(Client)
+BY_ID = f"SELECT {ROWS.columns} FROM clients WHERE client_id = :client_id"  # noqa: S608 (names)
 
 
 class ClientService:
@@ -54,8 +58,7 @@ class ClientService:
         return meta
 
     async def get(self, client_id: str) -> Client | None:
-        async with self.db.session() as session:
-            return await session.get(Client, client_id)
+        return ROWS.load(await self.db.sql.one(BY_ID, {"client_id": client_id}))
 
     async def require(self, client_id: str) -> Client:
         client = await self.get(client_id)

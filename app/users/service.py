@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 
 from app.errors import Conflict, InvalidRequest, NotFound, parse_body
 from app.hashing import hash_user_code, verify_user_code
 from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
 from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
+from app.users.repository import BY_HINT, BY_ID, ROWS
 
 # Wrong user codes in a row after which the code is locked for a while: a four-digit PIN must
 # not be guessable by trying (CIBA Core §7.1 leaves the policy to the OP).
@@ -89,8 +90,7 @@ class UserService:
             await session.commit()
 
     async def get(self, user_id: str) -> User | None:
-        async with self.db.session() as session:
-            return await session.get(User, user_id)
+        return ROWS.load(await self.db.sql.one(BY_ID, {"id": user_id}))
 
     async def require(self, user_id: str) -> User:
         user = await self.get(user_id)
@@ -109,11 +109,12 @@ class UserService:
     async def find_by_hint(self, hint: str) -> User | None:
         """A ``login_hint`` may be the username, the email or the phone number."""
         hint = hint.strip()
-        candidates = [col(User.username) == hint.lower(), col(User.email) == hint.lower()]
+        phone = None
         with contextlib.suppress(ValueError):  # not shaped like a phone number
-            candidates.append(col(User.phone_number) == normalize_phone(hint))
-        async with self.db.session() as session:
-            return (await session.exec(select(User).where(or_(*candidates)))).first()
+            phone = normalize_phone(hint)
+        params = {"username": hint.lower(), "email": hint.lower(), "phone": phone}
+        rows = await self.db.sql.all(BY_HINT, params)
+        return ROWS.load(rows[0]) if rows else None
 
 
 def _apply(user: User, fields: UserFields) -> None:
