@@ -7,13 +7,14 @@ call. Each feature keeps its statements in its own ``repository.py``; this modul
 
 Statements are written once, with ``:name`` parameters, for both databases:
 
-- **SQLite** (embedded, one process): one connection used synchronously on the event loop. A
-  statement takes microseconds, far less than a thread hop. Writes are *group-committed*: the
-  write units that requests hand in during one turn of the event loop run in one transaction,
-  each inside its own savepoint (one failing unit rolls back alone), and one ``COMMIT`` with the
-  database's full ``fsync`` makes them all durable before any of their callers is answered.
-  A write unit is an ``async`` function that must not wait on anything but its own statements
-  (they complete without suspending on SQLite), so a transaction never spans a turn of the loop.
+- **SQLite** (embedded, one process): reads run synchronously on the event loop's thread (a
+  statement takes microseconds, far less than a thread hop; WAL readers never wait for the
+  writer). Writes are *group-committed* by one writer thread: the write units handed in while
+  it was busy run in one transaction, each inside its own savepoint (a failing unit rolls back
+  alone), and one ``COMMIT`` with a full ``fsync`` makes them all durable before any of their
+  callers is answered. A write unit is an ``async`` function that must not wait on anything but
+  its own statements (on SQLite they complete without suspending), since it runs to its end on
+  the writer thread.
 - **PostgreSQL**: a psycopg connection pool; a write unit runs in its own transaction
   (PostgreSQL group-commits concurrent transactions itself).
 
@@ -24,9 +25,11 @@ JSON; :class:`Codec` turns rows back into the models' Python types.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -192,86 +195,108 @@ def _run_now(awaitable: Awaitable[T]) -> T:
 
 
 class SqliteDatabase(SqlDatabase):
+    """Reads on a connection of the event loop's thread; writes on a writer thread with its own
+    connection, group-committed (see the module's docstring). The writer's ``COMMIT`` waits for
+    the disk (``fsync``) off the event loop, and everything handed in meanwhile joins the next
+    batch: the busier the server, the more each ``fsync`` carries."""
+
     kind = "sqlite"
-    BUSY_RETRY_SECONDS = 0.002
 
     def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
-        # busy_timeout 0: another connection's write lock (the ORM's, a CLI process) must never
-        # block the event loop; we wait for it asynchronously instead.
-        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=FULL")
-        self.connection.execute("PRAGMA foreign_keys=ON")
-        self.connection.execute("PRAGMA busy_timeout=0")
-        self.busy_timeout = busy_timeout
-        self._tx = _SqliteTx(self.connection)
+        self.reader = _connect(path, busy_timeout)
+        self.writer = _connect(path, busy_timeout)
+        self._tx = _SqliteTx(self.writer)
+        self._reads = _SqliteTx(self.reader)
         self._queue: list[tuple[WriteUnit[Any], asyncio.Future[Any]]] = []
-        self._flushing = False
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
+        self._thread.start()
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
-        return await self._tx.one(sql, params)
+        return await self._reads.one(sql, params)
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
-        return await self._tx.all(sql, params)
+        return await self._reads.all(sql, params)
 
     async def write(self, unit: WriteUnit[T]) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.append((unit, future))
-        if not self._flushing:
-            self._flushing = True
-            loop.call_soon(self._flush, loop.time() + self.busy_timeout)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the database is closed")
+            self._queue.append((unit, future))
+            self._wake.notify()
         return await future
 
-    def _flush(self, deadline: float) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            self.connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:  # locked by another connection: wait, no block
-            import sys
+    def _serve(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and not self._closed:
+                    self._wake.wait()
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue, []
+            outcomes = self._commit(batch)
+            for loop in {future.get_loop() for _, future in batch}:
+                # A closed loop (shutdown) has nobody waiting any more.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_settle, outcomes)
 
-            print("BUSY", exc, file=sys.stderr)
-            if loop.time() < deadline and "locked" in str(exc):
-                loop.call_later(self.BUSY_RETRY_SECONDS, self._flush, deadline)
-                return
-            self._fail_all(exc)
-            return
-        batch, self._queue = self._queue, []
-        self._flushing = False
+    def _commit(
+        self, batch: list[tuple[WriteUnit[Any], asyncio.Future[Any]]]
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        try:
+            self.writer.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            return [(future, False, exc) for _, future in batch]
         for unit, future in batch:
-            self.connection.execute("SAVEPOINT unit")
+            self.writer.execute("SAVEPOINT unit")
             try:
                 value = _run_now(unit(self._tx))
-            except BaseException as exc:
-                self.connection.execute("ROLLBACK TO unit")
-                self.connection.execute("RELEASE unit")
+            except Exception as exc:  # handed to the caller
+                self.writer.execute("ROLLBACK TO unit")
+                self.writer.execute("RELEASE unit")
                 outcomes.append((future, False, exc))
                 continue
-            self.connection.execute("RELEASE unit")
+            self.writer.execute("RELEASE unit")
             outcomes.append((future, True, value))
         try:
-            self.connection.execute("COMMIT")
+            self.writer.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.connection.execute("ROLLBACK")
+            self.writer.execute("ROLLBACK")
             outcomes = [(future, False, exc) for future, _, _ in outcomes]
-        for future, ok, value in outcomes:
-            if future.done():  # the caller was cancelled meanwhile
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-    def _fail_all(self, exc: Exception) -> None:
-        batch, self._queue = self._queue, []
-        self._flushing = False
-        for _, future in batch:
-            if not future.done():
-                future.set_exception(exc)
+        return outcomes
 
     async def close(self) -> None:
-        self.connection.close()
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        await asyncio.to_thread(self._thread.join)
+        self.writer.close()
+        self.reader.close()
+
+
+def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
+    # isolation_level None: we say BEGIN and COMMIT ourselves. synchronous FULL: a commit is on
+    # the disk before anyone is answered.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    return connection
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    loop = asyncio.get_running_loop()
+    for future, ok, value in outcomes:
+        if future.get_loop() is not loop or future.done():  # another's, or cancelled meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
