@@ -141,6 +141,7 @@ def serve(
         host=host,
         port=port,
         log_config=None,
+        access_log=False,  # ours is lean (app/http/middleware.py)
         proxy_headers=True,
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,

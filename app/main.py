@@ -21,6 +21,7 @@ from app.discovery.endpoints import router as discovery
 from app.headless.endpoint import router as headless
 from app.health import router as health
 from app.http import errors
+from app.http.middleware import RequestGuard
 from app.scheduler import build_scheduler, outbox_worker
 from app.services import Services
 from app.settings import Settings, get_settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=None,
     )
     errors.install(app)
+    app.add_middleware(RequestGuard, access_log=settings.access_log)
     for router in (
         discovery,
         authorize,

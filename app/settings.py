@@ -232,6 +232,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         "json", description="`json` (one object per line) or `text` for a terminal."
     )
+    access_log: bool = Field(
+        True,
+        description="Log one line per HTTP request (method, path without its query, status, "
+        "duration) on the `backchannel.access` logger at INFO.",
+    )
     scheduler_enabled: bool = Field(
         True,
         description="Run the background jobs (key rotation, outbox, expiry) in this process.",

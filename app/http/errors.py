@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -64,20 +63,12 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return render(ServerError("the server met an unexpected condition"))
 
 
-async def _refuse_nul_in_url(request: Request, call_next: Any) -> Any:
-    # A NUL in a path or query parameter would reach the database (PostgreSQL refuses it).
-    if "\x00" in request.url.path or "%00" in request.url.query:
-        return render(InvalidRequest("the URL must not contain NUL characters"))
-    return await call_next(request)
-
-
 async def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ErrorPage)
     return error_page(exc.message, exc.status)
 
 
 def install(app: FastAPI) -> None:
-    app.middleware("http")(_refuse_nul_in_url)
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(ErrorPage, _error_page)
     app.add_exception_handler(RequestValidationError, _validation_error)
