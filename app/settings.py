@@ -233,9 +233,10 @@ class Settings(BaseSettings):
         "json", description="`json` (one object per line) or `text` for a terminal."
     )
     access_log: bool = Field(
-        True,
+        False,
         description="Log one line per HTTP request (method, path without its query, status, "
-        "duration) on the `backchannel.access` logger at INFO.",
+        "duration) on the `backchannel.access` logger at INFO. Off by default: a reverse proxy "
+        "usually keeps the access log, and each line costs the server time on every request.",
     )
     scheduler_enabled: bool = Field(
         True,

@@ -42,7 +42,7 @@ def served(process_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, P
     port = _free_port()
     log_path = tmp_path / "server.log"
     url = f"http://127.0.0.1:{port}"
-    env = {**process_env, "BACKCHANNEL_ISSUER": url}
+    env = {**process_env, "BACKCHANNEL_ISSUER": url, "BACKCHANNEL_ACCESS_LOG": "true"}
     with log_path.open("w") as log, served_process(env, port, log):
         yield url, log_path
 

@@ -15,7 +15,7 @@ from app.services import Services
 MAX_JSON_BYTES = 256 * 1024
 
 
-def get_services(connection: HTTPConnection) -> Services:
+async def get_services(connection: HTTPConnection) -> Services:
     services: Services = connection.app.state.services
     return services
 
@@ -30,7 +30,7 @@ class AdminDisabled(OAuthError):
     status_code = 403
 
 
-def require_admin(request: Request, services: ServicesDep) -> None:
+async def require_admin(request: Request, services: ServicesDep) -> None:
     token = services.settings.admin_token
     if token is None:
         raise AdminDisabled("the admin API is disabled: set BACKCHANNEL_ADMIN_TOKEN")
