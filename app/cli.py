@@ -94,9 +94,8 @@ def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
     migrations.upgrade(settings.database_url)
 
     async def go() -> T:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool_size=1)
         try:
-            await db.open(pool_size=1)
             return await work(db, settings)
         finally:
             await db.dispose()

@@ -49,6 +49,8 @@ class Services:
     push: FcmSender | None
     # Open headless sockets per client in this process (their cap is per process).
     headless_sockets: Counter[str] = field(default_factory=Counter)
+    # What runs for the services' life: listeners that keep this process's caches true.
+    background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(cls, settings: Settings, db: Database | None = None) -> Services:
@@ -68,13 +70,13 @@ class Services:
             else await server_secret(db, box, "pairwise")
         )
         http = outbound_client()
-        clients = ClientService(db, settings)
         # One process on SQLite; replicas share PostgreSQL, and their events with it.
         bus: InProcessBus | PostgresBus = (
             PostgresBus(db.conninfo) if db.is_postgres else InProcessBus()
         )
         if isinstance(bus, PostgresBus):
             await bus.start()
+        clients = ClientService(db, settings, bus)
         outbox = Outbox(
             db,
             bus,
@@ -105,9 +107,13 @@ class Services:
             push=push,
         )
         ClientNotifications(services).install(outbox)
+        services.background.append(asyncio.create_task(clients.forget_on_change()))
         return services
 
     async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         if self.push:
             # firebase-admin closes its async client with asyncio.run(): not from inside a loop.
             await asyncio.to_thread(self.push.close)

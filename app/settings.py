@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     key_rotation_days: float = Field(
         30, gt=0, description="Age after which the scheduler rotates a signing key."
     )
+    client_cache_seconds: float = Field(
+        5,
+        ge=0,
+        description="How long a process keeps a client's registration it read, so that "
+        "authenticating a client is no database read. Changes through the admin API reach "
+        "every replica at once; changes made with the CLI or in the database directly are "
+        "seen within this time. 0 reads the database on every request.",
+    )
     key_cache_seconds: float = Field(
         60,
         ge=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +11,7 @@ from sqlmodel import col, select
 from app.clients.metadata import ClientMetadata, parse_metadata
 from app.clients.models import Client
 from app.errors import Conflict, InvalidClientMetadata, NotFound
+from app.events import EventBus
 from app.hashing import hash_secret, new_secret
 from app.outbound import check_resolvable
 from app.settings import Settings
@@ -21,10 +23,33 @@ ROWS = Codec(Client)
 BY_ID = f"SELECT {ROWS.columns} FROM clients WHERE client_id = :client_id"  # noqa: S608 (names)
 
 
+CLIENTS_TOPIC = "clients"  # a client's registration changed: drop it from every cache
+_CACHE_MAX = 10_000
+
+
 class ClientService:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, bus: EventBus | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.bus = bus
+        self._cache: dict[str, tuple[float, Client]] = {}
+
+    def _changed(self, client_id: str) -> None:
+        self.forget(client_id)
+        if self.bus is not None:
+            self.bus.publish(CLIENTS_TOPIC, {"client_id": client_id})
+
+    def forget(self, client_id: str) -> None:
+        self._cache.pop(client_id, None)
+
+    async def forget_on_change(self) -> None:
+        """Drop what other processes (replicas) say they changed; runs for the app's life."""
+        assert self.bus is not None
+        async with self.bus.subscribe([CLIENTS_TOPIC]) as changes:
+            while True:
+                event = await changes.get()
+                if event is not None:
+                    self.forget(str(event.get("client_id")))
 
     async def create(self, data: Any) -> dict[str, Any]:
         """Register a client; the response carries the secret, which is never shown again."""
@@ -42,6 +67,7 @@ class ClientService:
                 await session.commit()
             except IntegrityError:
                 raise Conflict("a client with this client_id exists") from None
+        self._changed(client_id)
         return _with_secret(client, secret)
 
     async def _parse(self, data: Any) -> ClientMetadata:
@@ -58,7 +84,20 @@ class ClientService:
         return meta
 
     async def get(self, client_id: str) -> Client | None:
-        return ROWS.load(await self.db.sql.one(BY_ID, {"client_id": client_id}))
+        """The registered client (read-only), from the cache while it is fresh. Unknown ids
+        are not cached: a new client works at once."""
+        now = time.monotonic()
+        hit = self._cache.get(client_id)
+        if hit is not None and now - hit[0] < self.settings.client_cache_seconds:
+            return hit[1]
+        client = ROWS.load(await self.db.sql.one(BY_ID, {"client_id": client_id}))
+        if client is None:
+            self._cache.pop(client_id, None)
+        elif self.settings.client_cache_seconds > 0:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[client_id] = (now, client)
+        return client
 
     async def require(self, client_id: str) -> Client:
         client = await self.get(client_id)
@@ -93,11 +132,13 @@ class ClientService:
             client.updated_at = utcnow()
             session.add(client)
             await session.commit()
-            return _with_secret(client, secret)
+        self._changed(client_id)
+        return _with_secret(client, secret)
 
     async def delete(self, client_id: str) -> None:
         if not await delete_by_key(self.db, Client, client_id):
             raise NotFound("no such client")
+        self._changed(client_id)
 
 
 def _stored(meta: ClientMetadata) -> dict[str, Any]:

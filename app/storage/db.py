@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.storage.sql import SqlDatabase, open_sql
+from app.storage.sql import PostgresDatabase, SqlDatabase, connect
 
 
 def sync_url(url: str) -> str:
@@ -84,19 +84,28 @@ def create_engine(url: str) -> AsyncEngine:
 class Database:
     """Owns the engine and hands out sessions; one per process."""
 
-    sql: SqlDatabase  # the hot paths' statements (app/storage/sql.py), once ``open`` ran
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        self.pool_size = pool_size
+        self._sql: SqlDatabase | None = None
         self.engine = create_engine(url)
         self.is_postgres = is_postgres(url)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
 
-    async def open(self, pool_size: int = 10) -> None:
-        if not hasattr(self, "sql"):
-            self.sql = await open_sql(self.url, pool_size=pool_size)
+    @property
+    def sql(self) -> SqlDatabase:
+        """The hot paths' statements (app/storage/sql.py)."""
+        if self._sql is None:
+            self._sql = connect(self.url, pool_size=self.pool_size)
+        return self._sql
+
+    async def open(self) -> None:
+        """Connect now rather than on first use (a server fails at start, not mid-request)."""
+        sql = self.sql
+        if isinstance(sql, PostgresDatabase):
+            await sql.open()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -109,6 +118,6 @@ class Database:
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def dispose(self) -> None:
-        if hasattr(self, "sql"):
-            await self.sql.close()
+        if self._sql is not None:
+            await self._sql.close()
         await self.engine.dispose()

@@ -367,33 +367,40 @@ class PostgresDatabase(SqlDatabase):
             kwargs={"row_factory": dict_row, "autocommit": True},
         )
 
+        self._opened = False
+
     async def open(self) -> None:
-        await self.pool.open(wait=True, timeout=30)
+        if not self._opened:
+            self._opened = True
+            await self.pool.open(wait=True, timeout=30)
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
+        await self.open()
         async with self.pool.connection() as connection:
             return await _PgTx(connection).one(sql, params)
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        await self.open()
         async with self.pool.connection() as connection:
             return await _PgTx(connection).all(sql, params)
 
     async def write(self, unit: WriteUnit[T]) -> T:
+        await self.open()
         async with self.pool.connection() as connection, connection.transaction():
             return await unit(_PgTx(connection))
 
     async def close(self) -> None:
-        await self.pool.close()
+        if self._opened:
+            await self.pool.close()
 
 
-async def open_sql(url: str, *, pool_size: int = 10) -> SqlDatabase:
+def connect(url: str, *, pool_size: int = 10) -> SqlDatabase:
+    """The hot paths' database for a SQLAlchemy URL (PostgreSQL's pool opens on first use)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SqliteDatabase(parsed.database or ":memory:")
     conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    database = PostgresDatabase(conninfo, size=pool_size)
-    await database.open()
-    return database
+    return PostgresDatabase(conninfo, size=pool_size)
 
 
 def placeholders(names: Iterable[str]) -> str:

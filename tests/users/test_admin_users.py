@@ -105,7 +105,6 @@ async def test_login_hint_finds_by_username_email_or_phone(admin, database_url):
     ).json()
     db = Database(database_url)
     try:
-        await db.open(pool_size=1)
         users = UserService(db)
         for hint in ("fay", "FAY", "fay@example.com", "+44 7700 900777", "+447700900777"):
             found = await users.find_by_hint(hint)
