@@ -12,6 +12,8 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+BASIC_CHALLENGE = 'Basic realm="backchannel"'
+
 
 class OAuthError(Exception):
     """Base of every error rendered as ``{"error", "error_description"}``."""
@@ -150,17 +152,15 @@ class TooManyRequests(OAuthError):
 
 class InvalidClient(OAuthError):
     """Client authentication failed (unknown client, no client authentication included, or
-    unsupported authentication method). RFC 6749 §5.2: 401, with ``WWW-Authenticate`` naming the
-    scheme when the client tried HTTP Basic."""
+    unsupported authentication method). RFC 6749 §5.2: 401. RFC 9110 §11.6.1 makes every 401
+    carry a challenge, so this one always names HTTP Basic (the scheme a client may retry with),
+    not only when the client tried it."""
 
     error = "invalid_client"
     status_code = 401
 
-    def __init__(
-        self, description: str | None = None, *, detail: str | None = None, basic: bool = False
-    ) -> None:
-        headers = {"WWW-Authenticate": 'Basic realm="backchannel"'} if basic else None
-        super().__init__(description, detail=detail, headers=headers)
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail, headers={"WWW-Authenticate": BASIC_CHALLENGE})
 
 
 class InvalidToken(OAuthError):
