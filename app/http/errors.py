@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from app.errors import BASIC_CHALLENGE, Conflict, InvalidRequest, OAuthError, ServerError
+from app.errors import (
+    BASIC_CHALLENGE,
+    Conflict,
+    InvalidRequest,
+    OAuthError,
+    ServerError,
+    error_text,
+)
 from app.http.pages import ErrorPage, error_page
 
 log = logging.getLogger("backchannel.errors")
@@ -48,7 +55,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     codes = {404: "not_found", 405: "invalid_request"}
     body = {
         "error": codes.get(exc.status_code, "invalid_request"),
-        "error_description": str(exc.detail),
+        "error_description": error_text(str(exc.detail)),
     }
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
