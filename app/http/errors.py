@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,7 +78,22 @@ async def _refuse_nul_in_url(request: Request, call_next: Any) -> Any:
     # A NUL in a path or query parameter would reach the database (PostgreSQL refuses it).
     if "\x00" in request.url.path or "%00" in request.url.query:
         return render(InvalidRequest("the URL must not contain NUL characters"))
+    if not _path_is_utf8(request.scope.get("raw_path")):
+        return render(InvalidRequest("the URL path must be percent-encoded UTF-8 (RFC 3986 §2.5)"))
     return await call_next(request)
+
+
+def _path_is_utf8(raw_path: bytes | None) -> bool:
+    """The server decodes a path leniently (an undecodable byte becomes U+FFFD), so a path
+    parameter would carry text the client never sent into lookups, logs and JWT comparisons:
+    refuse such a path once, here, for every route."""
+    if not raw_path or b"%" not in raw_path:
+        return True
+    try:
+        unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def _error_page(request: Request, exc: Exception) -> Response:
