@@ -72,9 +72,14 @@ class Settings(BaseSettings):
         "start and kept in the database. Changing it changes every pairwise `sub`.",
     )
     default_signing_alg: SigningAlg = Field(
-        "EdDSA",
+        "EdDSA", description="Algorithm for access tokens (RFC 9068 JWTs)."
+    )
+    id_token_signing_alg: SigningAlg = Field(
+        "RS256",
         description="Algorithm for ID tokens of clients that register no "
-        "`id_token_signed_response_alg`, and for access tokens.",
+        "`id_token_signed_response_alg`. RS256 is OpenID Connect Registration §2's default, "
+        "which every relying party can verify; `EdDSA` suits deployments whose clients all "
+        "read it.",
     )
     key_rotation_days: float = Field(
         30, gt=0, description="Age after which the scheduler rotates a signing key."

@@ -74,7 +74,7 @@ class TokenMinter:
         refresh_token: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> str:
-        alg = client.meta.id_token_signed_response_alg or self.settings.default_signing_alg
+        alg = client.meta.id_token_signed_response_alg or self.settings.id_token_signing_alg
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,
