@@ -100,11 +100,12 @@ class Settings(BaseSettings):
         30 * 86400, gt=0, description="Lifetime of refresh tokens, in seconds."
     )
     client_assertion_max_lifetime: int = Field(
-        300,
+        3600,
         gt=0,
-        le=3600,
+        le=86400,
         description="Longest accepted lifetime (`exp` - now) of a `private_key_jwt` client "
-        "assertion, in seconds.",
+        "assertion, in seconds. Its `jti` is remembered until its `exp`, so a replay is refused "
+        "however long it lives. 3600 admits Authlib's default assertions.",
     )
     clock_skew_seconds: int = Field(
         30, ge=0, le=300, description="Leeway for `iat`, `nbf` and `exp` of incoming JWTs."
