@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint docs browser
+.PHONY: install serve test lint docs browser interop
 
 # Re-install whenever the dependencies change.
 $(STAMP): pyproject.toml
@@ -34,7 +34,18 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-test: lint browser
+# The interop tests drive a live server with the client libraries pinned in
+# tests/interop/package-lock.json. No node or npm is an error, never a skipped suite.
+INTEROP := tests/interop
+$(INTEROP)/node_modules/.installed: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  { echo "make test needs node (>= 20) and npm for the interop tests (tests/interop)" >&2; exit 1; }
+	npm ci --prefix $(INTEROP) --no-audit --no-fund --loglevel=error
+	touch $@
+
+interop: $(INTEROP)/node_modules/.installed
+
+test: lint browser interop
 	$(BIN)/pytest
 
 docs: install

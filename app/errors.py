@@ -12,6 +12,19 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+BASIC_CHALLENGE = 'Basic realm="backchannel"'
+
+# RFC 6749 §5.2: error and error_description use only %x20-21 / %x23-5B / %x5D-7E.
+_QUOTES = str.maketrans({'"': "'", "\\": "/", "\t": " ", "\r": " ", "\n": " "})
+
+
+def error_text(text: str) -> str:
+    """``text`` in RFC 6749 §5.2's characters: descriptions often carry a library's words (PyJWT
+    quotes claim names) or an echo of input, so quotes become apostrophes, backslashes slashes,
+    line breaks spaces, and anything else outside printable ASCII a '?'."""
+    text = text.translate(_QUOTES)
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
+
 
 class OAuthError(Exception):
     """Base of every error rendered as ``{"error", "error_description"}``."""
@@ -34,7 +47,7 @@ class OAuthError(Exception):
     def body(self) -> dict[str, str]:
         body = {"error": self.error}
         if self.description:
-            body["error_description"] = self.description
+            body["error_description"] = error_text(self.description)
         return body
 
 
@@ -150,17 +163,15 @@ class TooManyRequests(OAuthError):
 
 class InvalidClient(OAuthError):
     """Client authentication failed (unknown client, no client authentication included, or
-    unsupported authentication method). RFC 6749 §5.2: 401, with ``WWW-Authenticate`` naming the
-    scheme when the client tried HTTP Basic."""
+    unsupported authentication method). RFC 6749 §5.2: 401. RFC 9110 §11.6.1 makes every 401
+    carry a challenge, so this one always names HTTP Basic (the scheme a client may retry with),
+    not only when the client tried it."""
 
     error = "invalid_client"
     status_code = 401
 
-    def __init__(
-        self, description: str | None = None, *, detail: str | None = None, basic: bool = False
-    ) -> None:
-        headers = {"WWW-Authenticate": 'Basic realm="backchannel"'} if basic else None
-        super().__init__(description, detail=detail, headers=headers)
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail, headers={"WWW-Authenticate": BASIC_CHALLENGE})
 
 
 class InvalidToken(OAuthError):
@@ -172,7 +183,7 @@ class InvalidToken(OAuthError):
     def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
         challenge = 'Bearer realm="backchannel"'
         if description:
-            safe = description.replace('"', "'")
+            safe = error_text(description)
             challenge += f', error="invalid_token", error_description="{safe}"'
         super().__init__(description, detail=detail, headers={"WWW-Authenticate": challenge})
 

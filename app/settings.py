@@ -72,9 +72,14 @@ class Settings(BaseSettings):
         "start and kept in the database. Changing it changes every pairwise `sub`.",
     )
     default_signing_alg: SigningAlg = Field(
-        "EdDSA",
+        "EdDSA", description="Algorithm for access tokens (RFC 9068 JWTs)."
+    )
+    id_token_signing_alg: SigningAlg = Field(
+        "RS256",
         description="Algorithm for ID tokens of clients that register no "
-        "`id_token_signed_response_alg`, and for access tokens.",
+        "`id_token_signed_response_alg`. RS256 is OpenID Connect Registration §2's default, "
+        "which every relying party can verify; `EdDSA` suits deployments whose clients all "
+        "read it.",
     )
     key_rotation_days: float = Field(
         30, gt=0, description="Age after which the scheduler rotates a signing key."
@@ -103,11 +108,12 @@ class Settings(BaseSettings):
         30 * 86400, gt=0, description="Lifetime of refresh tokens, in seconds."
     )
     client_assertion_max_lifetime: int = Field(
-        300,
+        3600,
         gt=0,
-        le=3600,
+        le=86400,
         description="Longest accepted lifetime (`exp` - now) of a `private_key_jwt` client "
-        "assertion, in seconds.",
+        "assertion, in seconds. Its `jti` is remembered until its `exp`, so a replay is refused "
+        "however long it lives. 3600 admits Authlib's default assertions.",
     )
     clock_skew_seconds: int = Field(
         30, ge=0, le=300, description="Leeway for `iat`, `nbf` and `exp` of incoming JWTs."

@@ -16,7 +16,8 @@ def test_defaults_start_with_no_configuration(monkeypatch, tmp_path):
     settings = Settings()
     assert settings.issuer == "http://localhost:8000"
     assert settings.database_url.startswith("sqlite")
-    assert settings.default_signing_alg == "EdDSA"
+    assert settings.default_signing_alg == "EdDSA"  # access tokens
+    assert settings.id_token_signing_alg == "RS256"  # OpenID Registration §2
     assert settings.admin_token is None
 
 

@@ -20,7 +20,7 @@ from app.errors import InvalidGrant, InvalidRequest
 from app.hashing import hash_secret
 from app.services import Services
 from app.storage.types import utcnow
-from app.tokens.access import revoke_jti
+from app.tokens.access import revoke_grant, revoke_jti
 from app.tokens.grant import TokenRequest
 from app.tokens.refresh import revoke_family
 from app.tokens.response import Grant, issue_tokens
@@ -92,5 +92,6 @@ async def _revoke_issued(
     if code.refresh_family_id:
         await revoke_family(session, code.refresh_family_id, now)
         await session.commit()
+        await revoke_grant(services, code.refresh_family_id)
     if code.access_jti and code.access_expires_at:
         await revoke_jti(services, code.access_jti, code.access_expires_at)

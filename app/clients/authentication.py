@@ -94,25 +94,19 @@ class ClientAuthenticator:
         token endpoint. ``any_secret_method``: where there is no Authorization header (a
         WebSocket frame), a ``client_secret`` stands for either secret method."""
         presented = presented_credentials(form, authorization)
-        basic = presented.method == "client_secret_basic"
         client = await self.clients.get(presented.client_id)
         if client is None:
-            raise InvalidClient(
-                "client authentication failed", detail="unknown client", basic=basic
-            )
+            raise InvalidClient("client authentication failed", detail="unknown client")
         registered = client.meta.token_endpoint_auth_method
         either_secret = any_secret_method and {presented.method, registered} <= set(SECRET_METHODS)
         if presented.method != registered and not either_secret:
             raise InvalidClient(
                 f"this client must authenticate with {registered}",
                 detail=f"presented {presented.method}",
-                basic=basic,
             )
         if presented.secret is not None:
             if not verify_secret(presented.secret, client.client_secret_hash):
-                raise InvalidClient(
-                    "client authentication failed", detail="bad secret", basic=basic
-                )
+                raise InvalidClient("client authentication failed", detail="bad secret")
         elif presented.assertion is not None:
             await self._verify_assertion(client, presented.assertion, endpoint)
         return client
@@ -171,10 +165,10 @@ def _parse_basic(authorization: str | None) -> tuple[str, str]:
         raw = base64.b64decode(authorization.split(" ", 1)[1].strip(), validate=True).decode()
         client_id, secret = raw.split(":", 1)
     except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidClient("malformed HTTP Basic credentials", basic=True) from None
+        raise InvalidClient("malformed HTTP Basic credentials") from None
     client_id, secret = unquote_plus(client_id), unquote_plus(secret)
     if not client_id:
-        raise InvalidClient("malformed HTTP Basic credentials", basic=True)
+        raise InvalidClient("malformed HTTP Basic credentials")
     return client_id, secret
 
 

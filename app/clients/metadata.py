@@ -7,7 +7,7 @@ Unknown members are ignored, as RFC 7591 §2 asks. Field-level problems raise
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from jwt import PyJWK, PyJWTError
@@ -58,6 +58,12 @@ class ClientMetadata(BaseModel):
     id_token_signed_response_alg: SignAlg | None = None
     scope: str = Field("openid", max_length=1000)
     require_pushed_authorization_requests: bool = False  # RFC 9126 §6
+    # Registers the client as a resource server (RFC 7662 §4): the access token ``aud`` values
+    # that name it. It may introspect every access token whose ``aud`` holds one of them; other
+    # clients only the tokens issued to them.
+    resource_server_audiences: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=20
+    )
 
     @field_validator("grant_types")
     @classmethod
@@ -143,6 +149,8 @@ def _check_consistency(meta: ClientMetadata, settings: Settings) -> None:
         raise InvalidRedirectUri("the authorization_code grant needs at least one redirect URI")
     if meta.is_public and not grants <= {AUTHORIZATION_CODE, REFRESH_TOKEN}:
         raise bad("public clients (auth method 'none') may use only the code and refresh grants")
+    if meta.is_public and meta.resource_server_audiences:
+        raise bad("a resource server must be a confidential client: it introspects tokens")
     if meta.jwks is not None and meta.jwks_uri is not None:
         raise bad("jwks and jwks_uri must not both be present (RFC 7591 §2)")
     if meta.jwks is not None:

@@ -29,8 +29,11 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "userinfo_endpoint": url("/userinfo"),
         "revocation_endpoint": url("/revoke"),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        # RFC 8414 §2: MUST be present where private_key_jwt is offered at that endpoint.
+        "revocation_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
         "introspection_endpoint": url("/introspect"),
         "introspection_endpoint_auth_methods_supported": [m for m in AUTH_METHODS if m != "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
         "grant_types_supported": grants,
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),

@@ -10,7 +10,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from app.errors import Conflict, InvalidRequest, OAuthError, ServerError
+from app.errors import (
+    BASIC_CHALLENGE,
+    Conflict,
+    InvalidRequest,
+    OAuthError,
+    ServerError,
+    error_text,
+)
 from app.http.pages import ErrorPage, error_page
 
 log = logging.getLogger("backchannel.errors")
@@ -19,9 +26,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def render(exc: OAuthError) -> JSONResponse:
-    return JSONResponse(
-        exc.body(), status_code=exc.status_code, headers={**NO_STORE, **exc.headers}
-    )
+    headers = {**NO_STORE, **exc.headers}
+    if exc.status_code == 401:
+        # RFC 9110 §11.6.1: a 401 without a challenge is not a 401; no error class may forget it.
+        headers.setdefault("WWW-Authenticate", BASIC_CHALLENGE)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
 async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
@@ -45,7 +54,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     codes = {404: "not_found", 405: "invalid_request"}
     body = {
         "error": codes.get(exc.status_code, "invalid_request"),
-        "error_description": str(exc.detail),
+        "error_description": error_text(str(exc.detail)),
     }
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +36,13 @@ class RequestGuard:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
+        if not _path_is_utf8(scope.get("raw_path")):
+            if scope["type"] == "http":
+                message = "the URL path must be percent-encoded UTF-8 (RFC 3986 §2.5)"
+                await render(InvalidRequest(message))(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
         if not self.access_log or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -50,6 +58,19 @@ class RequestGuard:
             await self.app(scope, receive, sending)
         finally:
             _access(scope, status[0], started)
+
+
+def _path_is_utf8(raw_path: bytes | None) -> bool:
+    """The server decodes a path leniently (an undecodable byte becomes U+FFFD), so a path
+    parameter would carry text the client never sent into lookups, logs and JWT comparisons:
+    refuse such a path once, here, for every route."""
+    if not raw_path or b"%" not in raw_path:
+        return True
+    try:
+        unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _access(scope: Scope, status: int, started: float) -> None:

@@ -1,8 +1,10 @@
 """POST /introspect (RFC 7662): is this token active, and what does it carry?
 
-Any confidential client may introspect access tokens (resource servers are clients too); a
-refresh token only by the client it was issued to. Anything not active — expired, revoked,
-rotated, unknown, another client's refresh token — is ``{"active": false}`` and nothing else.
+Only confidential clients may ask (a public or unauthenticated caller is ``invalid_client``). A
+client learns about the tokens issued to it; a client registered as a resource server
+(``resource_server_audiences``) also about access tokens whose ``aud`` names it. Anything else —
+expired, revoked, rotated, unknown, another client's token — is ``{"active": false}`` and nothing
+more, so the endpoint is no oracle for scanning tokens (RFC 7662 §4).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import InvalidRequest, InvalidToken, UnauthorizedClient
+from app.clients.models import Client
+from app.errors import InvalidClient, InvalidRequest, InvalidToken
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form
@@ -34,22 +37,24 @@ async def introspect(request: Request, services: ServicesDep) -> JSONResponse:
         form, request.headers.get("authorization"), services.settings.endpoint("/introspect")
     )
     if client.meta.is_public:
-        raise UnauthorizedClient("public clients cannot introspect tokens")
+        raise InvalidClient(
+            "public clients cannot introspect tokens; authenticate as a confidential client"
+        )
     token = form.get("token")
     if not token:
         raise InvalidRequest("token is required")
-    return JSONResponse(await _describe(services, client.client_id, token), headers=NO_STORE)
+    return JSONResponse(await _describe(services, client, token), headers=NO_STORE)
 
 
-async def _describe(services: Services, client_id: str, token: str) -> dict[str, Any]:
+async def _describe(services: Services, client: Client, token: str) -> dict[str, Any]:
     async with services.db.session() as session:
         found = await find_refresh_token(session, token)
     if found is not None:
-        if found.client_id != client_id or not is_live(found, utcnow()):
+        if found.client_id != client.client_id or not is_live(found, utcnow()):
             return INACTIVE
+        # No token_type: RFC 7662 §2.2 means an access token type (RFC 6749 §7.1).
         return {
             "active": True,
-            "token_type": "refresh_token",
             "scope": found.scope,
             "client_id": found.client_id,
             "iat": int(found.created_at.timestamp()),
@@ -59,5 +64,16 @@ async def _describe(services: Services, client_id: str, token: str) -> dict[str,
         claims = await verify_access_token(services, token)
     except InvalidToken:
         return INACTIVE
+    if not _may_see(client, claims):
+        return INACTIVE
     described = {k: claims[k] for k in ACCESS_TOKEN_MEMBERS if k in claims}
     return {"active": True, "token_type": "Bearer", **described}
+
+
+def _may_see(client: Client, claims: dict[str, Any]) -> bool:
+    """The token was issued to this client, or names it (a resource server) in ``aud``."""
+    if claims.get("client_id") == client.client_id:
+        return True
+    audiences = claims.get("aud")
+    named = {audiences} if isinstance(audiences, str) else set(audiences or ())
+    return bool(named & set(client.meta.resource_server_audiences))

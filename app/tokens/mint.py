@@ -13,6 +13,8 @@ from app.settings import Settings
 from app.tokens.hashes import token_hash
 
 RT_HASH_CLAIM = "urn:openid:params:jwt:claim:rt_hash"
+# The refresh token family an access token was issued with (RFC 7009 §2.1).
+GRANT_ID_CLAIM = "grant_id"
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,11 @@ class TokenMinter:
         auth: Authentication | None = None,
         *,
         jti: str | None = None,
+        grant_id: str | None = None,
     ) -> str:
         """An RFC 9068 access token. Without a user (client_credentials), ``sub`` is the
-        client_id (RFC 9068 §2.2). A caller that must revoke it later names its ``jti``."""
+        client_id (RFC 9068 §2.2). A caller that must revoke it later names its ``jti``;
+        ``grant_id`` (the refresh token family) lets revoking the grant end it too."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,
@@ -52,6 +56,8 @@ class TokenMinter:
         }
         if scope:
             claims["scope"] = scope
+        if grant_id:
+            claims[GRANT_ID_CLAIM] = grant_id
         if auth:
             claims.update(_auth_claims(auth))
         signer = await self.keys.signer(self.settings.default_signing_alg)
@@ -68,7 +74,7 @@ class TokenMinter:
         refresh_token: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> str:
-        alg = client.meta.id_token_signed_response_alg or self.settings.default_signing_alg
+        alg = client.meta.id_token_signed_response_alg or self.settings.id_token_signing_alg
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,

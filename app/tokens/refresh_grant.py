@@ -18,6 +18,7 @@ from sqlmodel import col
 from app.clients.metadata import REFRESH_TOKEN
 from app.errors import InvalidGrant, InvalidRequest, InvalidScope
 from app.storage.types import utcnow
+from app.tokens.access import revoke_grant
 from app.tokens.grant import TokenRequest
 from app.tokens.mint import Authentication
 from app.tokens.refresh import (
@@ -60,6 +61,7 @@ class RefreshTokenGrant:
             if rotated.rowcount != 1:  # used before: revoke the whole family
                 await revoke_family(session, token.family_id, now)
                 await session.commit()
+                await revoke_grant(services, token.family_id)
                 raise InvalidGrant("the refresh_token was already used; its family is revoked")
             new_token = issue_refresh_token(
                 session,
@@ -78,7 +80,9 @@ class RefreshTokenGrant:
                 acr=token.acr,
                 amr=tuple(token.amr),
             )
-            access_token = await services.minter.access_token(client, scope, auth)
+            access_token = await services.minter.access_token(
+                client, scope, auth, grant_id=token.family_id
+            )
             body: dict[str, Any] = {
                 "access_token": access_token,
                 "token_type": "Bearer",

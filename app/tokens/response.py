@@ -69,11 +69,12 @@ async def issue_tokens(
         amr=grant.amr,
     )
     jti = uuid.uuid4().hex
-    access_token = await services.minter.access_token(client, grant.scope, auth, jti=jti)
-    family_id = None
+    family_id = uuid.uuid4().hex if wants_refresh_token(client, grant.scope) else None
+    access_token = await services.minter.access_token(
+        client, grant.scope, auth, jti=jti, grant_id=family_id
+    )
     refresh_token = None
-    if wants_refresh_token(client, grant.scope):
-        family_id = uuid.uuid4().hex
+    if family_id:
         refresh_token = issue_refresh_token(
             session,
             client_id=client.client_id,

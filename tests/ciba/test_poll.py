@@ -65,6 +65,19 @@ def test_pending_then_approved_then_tokens(admin, http, phone, server, alg):
     assert _error(client.poll(auth_req_id)) == "invalid_grant"
 
 
+def test_a_client_that_registered_no_alg_gets_rs256_id_tokens(admin, http, phone, server):
+    # OpenID Connect Registration §2: id_token_signed_response_alg defaults to RS256, which
+    # every relying party library can verify; access tokens keep the server's EdDSA default.
+    client = CibaClient.register(admin, http)
+    auth_req_id = client.start(login_hint="frank")
+    phone.answer("approve")
+    body = client.poll(auth_req_id).json()
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "RS256"
+    claims = verify_id_token(server.url, body["id_token"], client.client_id)
+    assert claims["at_hash"] == left_hash(body["access_token"], "RS256")
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "EdDSA"
+
+
 def test_polling_faster_than_the_interval_slows_down_by_five_seconds(client, phone, server):
     auth_req_id = client.start(login_hint="frank")
     assert _error(client.poll(auth_req_id)) == "authorization_pending"

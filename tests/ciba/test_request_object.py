@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.ciba import CibaClient, Phone
 from tests.support.clients import ClientKey
+from tests.support.errors import assert_error_text
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def _send(client, request: str, **extra: str):
 
 def _error(response) -> str:
     assert response.status_code == 400, response.text
+    assert_error_text(response.json()["error_description"])  # PyJWT's words, made spec-safe
     return str(response.json()["error"])
 
 

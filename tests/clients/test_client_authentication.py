@@ -23,8 +23,8 @@ def _assert_invalid_client(response, basic: bool = False) -> None:
     assert response.status_code == 401, response.text
     assert response.json()["error"] == "invalid_client"
     assert response.headers["cache-control"] == "no-store"
-    if basic:
-        assert response.headers["www-authenticate"].startswith("Basic")
+    # RFC 9110 §11.6.1: every 401 carries a challenge, whatever method the client tried.
+    assert response.headers["www-authenticate"].startswith("Basic realm=")
 
 
 def test_client_secret_basic(admin, http):
@@ -126,7 +126,7 @@ def test_private_key_jwt_accepts_the_issuer_as_audience_and_refuses_a_replay(adm
     [
         ({"aud": "https://elsewhere.example.com"}, "audience"),
         ({"exp": int(time.time()) - 120}, "expired"),
-        ({"exp": int(time.time()) + 3600}, "too far"),
+        ({"exp": int(time.time()) + 3600 + 300}, "too far"),
         ({"jti": None}, "jti"),
         ({"iss": "someone-else"}, "issuer"),
         ({"sub": "someone-else"}, "sub"),
@@ -151,6 +151,23 @@ def test_private_key_jwt_claim_checks(admin, http, server, overrides, reason):
     }
     response = http.post("/token", data=form)
     _assert_invalid_client(response)
+
+
+def test_private_key_jwt_accepts_an_hour_long_assertion(admin, http, server):
+    # Authlib's client assertions live 3600 s by default; the cap must let them in.
+    key = ClientKey()
+    client = register(
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=key.jwks,
+    )
+    assertion = key.assertion(
+        client["client_id"], server.url + "/token", exp=int(time.time()) + 3600
+    )
+    form = {**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+    assert http.post("/token", data=form).status_code == 200
+    _assert_invalid_client(http.post("/token", data=form))  # its jti is kept while it is valid
 
 
 def test_private_key_jwt_signed_by_another_key_is_refused(admin, http, server):
@@ -247,3 +264,40 @@ def test_none_authenticates_a_public_client_only(admin, http):
 
     confidential = register(admin, grant_types=["client_credentials"])
     _assert_invalid_client(http.post("/token", data={**CC, "client_id": confidential["client_id"]}))
+
+
+# Every endpoint that authenticates clients, with a body that is valid apart from the credentials.
+CLIENT_ENDPOINTS = {
+    "/token": CC,
+    "/bc-authorize": {"scope": "openid", "login_hint": "nobody"},
+    "/par": {"response_type": "code", "redirect_uri": "https://app.example.com/cb"},
+    "/revoke": {"token": "whatever"},
+    "/introspect": {"token": "whatever"},
+}
+
+
+@pytest.mark.parametrize("endpoint", CLIENT_ENDPOINTS)
+def test_every_failed_client_authentication_carries_a_challenge(admin, http, server, endpoint):
+    body = CLIENT_ENDPOINTS[endpoint]
+    poster = register(
+        admin, grant_types=["client_credentials"], token_endpoint_auth_method="client_secret_post"
+    )
+    _assert_invalid_client(
+        http.post(endpoint, data={**body, "client_id": poster["client_id"], "client_secret": "x"})
+    )
+    _assert_invalid_client(http.post(endpoint, data=body))  # no client authentication at all
+
+    registered, other = ClientKey(kid="k1"), ClientKey(kid="k1")
+    signer = register(
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=registered.jwks,
+    )
+    cid, aud = signer["client_id"], server.url + endpoint
+    wrong_key = {"client_assertion_type": JWT_BEARER, "client_assertion": other.assertion(cid, aud)}
+    _assert_invalid_client(http.post(endpoint, data={**body, **wrong_key}))
+    once = {"client_assertion_type": JWT_BEARER, "client_assertion": registered.assertion(cid, aud)}
+    first = http.post(endpoint, data={**body, **once})
+    assert first.status_code != 401, first.text
+    _assert_invalid_client(http.post(endpoint, data={**body, **once}))  # replayed

@@ -145,6 +145,24 @@ def returned(response: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def form_post_fields(response: httpx.Response) -> dict[str, str]:
+    """The hidden fields of a form_post response page (what the browser would POST back)."""
+    assert response.status_code == 200, response.text
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.text))
+
+
+def log_in_at(browser: Browser, url: str, phone: Any, username: str) -> httpx.Response:
+    """Follow an authorization URL a client library built, and log in approving on ``phone``;
+    the server's answer to the browser (a 303 to the client, or a form_post page)."""
+    response = browser.http.get(url)
+    assert response.status_code == 303, response.text
+    page = LoginPage(browser, response.headers["location"])
+    asked = page.ask(username)
+    assert asked.status_code == 303, asked.text
+    phone.answer("approve", number_match=page.number())
+    return page.finish()
+
+
 def log_in(browser: Browser, web: WebClient, phone: Any, username: str, **extra: Any) -> dict:
     """A whole login with PKCE, approved on ``phone``; the values returned to the client plus
     the ``verifier``."""

@@ -105,18 +105,43 @@ def _revoke(client, token: str) -> None:
 
 def test_introspect_describes_live_tokens_and_nothing_else(admin, http, phone, server):
     client = _client(admin, http)
-    other = _client(admin, http)
     tokens = _tokens(client, phone)
-    access = _introspect(other, tokens["access_token"])  # a resource server may ask
+    access = _introspect(client, tokens["access_token"])
     assert access["active"] is True and access["client_id"] == client.client_id
     assert access["scope"] == SCOPE and access["iss"] == server.url
     assert access["sub"] == phone.user["id"] and access["token_type"] == "Bearer"
     refresh = _introspect(client, tokens["refresh_token"])
-    assert refresh["active"] is True and refresh["token_type"] == "refresh_token"
-    assert _introspect(other, tokens["refresh_token"]) == {"active": False}
+    assert refresh["active"] is True and refresh["client_id"] == client.client_id
+    # RFC 7662 §2.2 token_type is an RFC 6749 §7.1 access token type; a refresh token has none.
+    assert "token_type" not in refresh
     assert _introspect(client, "garbage") == {"active": False}
     missing = http.post("/introspect", data={}, auth=client.auth)
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+
+
+def test_introspection_is_no_oracle_for_other_clients_tokens(admin, http, phone, server):
+    # RFC 7662 §4: a client learns only about tokens issued to it.
+    client = _client(admin, http)
+    other = _client(admin, http)
+    tokens = _tokens(client, phone)
+    assert _introspect(other, tokens["access_token"]) == {"active": False}
+    assert _introspect(other, tokens["refresh_token"]) == {"active": False}
+
+
+def test_a_registered_resource_server_introspects_tokens_for_its_audience(
+    admin, http, phone, server
+):
+    client = _client(admin, http)
+    tokens = _tokens(client, phone)
+    api = CibaClient.register(admin, http, resource_server_audiences=[server.url])
+    access = _introspect(api, tokens["access_token"])
+    assert access["active"] is True and access["sub"] == phone.user["id"]
+    assert access["client_id"] == client.client_id
+    assert _introspect(api, tokens["refresh_token"]) == {"active": False}  # not for an API
+    elsewhere = CibaClient.register(
+        admin, http, resource_server_audiences=["https://api.example.com"]
+    )
+    assert _introspect(elsewhere, tokens["access_token"]) == {"active": False}
 
 
 def test_revoke_then_introspect(admin, http, phone):
@@ -141,6 +166,23 @@ def test_revoke_then_introspect(admin, http, phone):
     assert again.json()["error"] == "invalid_grant"
 
 
+def test_revoking_a_refresh_token_ends_the_access_tokens_of_its_grant(admin, http, phone):
+    # RFC 7009 §2.1: access tokens based on the same grant SHOULD go with the refresh token.
+    client = _client(admin, http)
+    tokens = _tokens(client, phone)
+    refreshed = client.http.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=client.auth,
+    ).json()
+    other_login = _tokens(client, phone)
+    _revoke(client, refreshed["refresh_token"])
+    for access_token in (tokens["access_token"], refreshed["access_token"]):
+        assert _introspect(client, access_token) == {"active": False}
+        assert http.get("/userinfo", headers=_bearer(access_token)).status_code == 401
+    assert _introspect(client, other_login["access_token"])["active"] is True  # another grant
+
+
 def test_revoke_says_nothing_about_tokens_it_will_not_touch(admin, http, phone):
     client = _client(admin, http)
     other = _client(admin, http)
@@ -154,12 +196,14 @@ def test_revoke_says_nothing_about_tokens_it_will_not_touch(admin, http, phone):
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
 
 
-def test_public_clients_cannot_introspect(admin, http):
+def test_public_and_unauthenticated_clients_cannot_introspect(admin, http):
     public = register(
         admin, token_endpoint_auth_method="none", redirect_uris=["http://127.0.0.1:9999/cb"]
     )
-    response = http.post("/introspect", data={"token": "x", "client_id": public["client_id"]})
-    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+    for form in ({"token": "x", "client_id": public["client_id"]}, {"token": "x"}):
+        response = http.post("/introspect", data=form)
+        assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+        assert response.headers["www-authenticate"].startswith("Basic")
 
 
 def test_discovery_names_the_endpoints(http, server):
