@@ -34,10 +34,16 @@ def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Aw
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    settings = services.settings
+    purge = settings.purge_interval_seconds
     jobs: list[tuple[str, Callable[[], Awaitable[object]], float]] = [
         ("rotate_keys", services.keys.rotate_due, 3600),
-        ("purge_used_jtis", lambda: replay.purge_expired(services.db), 600),
-        ("purge_authorizations", lambda: cleanup.purge_expired(services.db), 600),
+        (
+            "purge_used_jtis",
+            lambda: replay.purge_expired(services.db, settings.clock_skew_seconds),
+            purge,
+        ),
+        ("purge_authorizations", lambda: cleanup.purge_expired(services.db), purge),
         ("expire_requests", services.requests.expire_overdue, 1),
         ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]

@@ -232,6 +232,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         "json", description="`json` (one object per line) or `text` for a terminal."
     )
+    purge_interval_seconds: float = Field(
+        600,
+        gt=0,
+        description="How often the scheduler deletes rows that can no longer be used (spent "
+        "JWT ids once past `exp` plus `clock_skew_seconds`, old login pages and codes).",
+    )
     scheduler_enabled: bool = Field(
         True,
         description="Run the background jobs (key rotation, outbox, expiry) in this process.",
