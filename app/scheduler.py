@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app import replay
+from app import ratelimit, replay
 from app.authorize import cleanup
 from app.events import OUTBOX_TOPIC
 from app.services import Services
@@ -44,6 +44,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
             purge,
         ),
         ("purge_authorizations", lambda: cleanup.purge_expired(services.db), purge),
+        ("purge_rate_events", lambda: ratelimit.purge_expired(services.db), purge),
         ("expire_requests", services.requests.expire_overdue, 1),
         ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]

@@ -174,7 +174,11 @@ class Settings(BaseSettings):
         "verifier to whoever sees the authorization request.",
     )
     rate_limit_window_seconds: int = Field(
-        60, gt=0, le=3600, description="Window of the per-client and per-user request limits."
+        60,
+        gt=0,
+        le=3600,
+        description="Window of the request limits (per client, per user, per browser and per "
+        "address).",
     )
     rate_limit_per_client: int = Field(
         120,
@@ -185,7 +189,27 @@ class Settings(BaseSettings):
         5,
         gt=0,
         description="Authentication requests that may name one user per window; more get HTTP "
-        "429 and the user's phone is not told (push-bombing protection).",
+        "429 and the user's phone is not told (push-bombing protection). A client's requests "
+        "are counted apart from pushes typed on login pages, so strangers cannot use up a "
+        "client's budget; a login page's push counts both.",
+    )
+    rate_limit_login_per_browser: int = Field(
+        20,
+        gt=0,
+        description="Tries (a QR code or a push) the login pages of one browser may start per "
+        "window; more get HTTP 429 with `Retry-After`.",
+    )
+    rate_limit_login_per_address: int = Field(
+        60,
+        gt=0,
+        description="Tries the login pages opened from one network address may start per "
+        "window (behind a proxy, the address it forwards; see docs/operations.md).",
+    )
+    login_page_max_tries: int = Field(
+        10,
+        gt=0,
+        description="Tries one login page may start in its whole life; then the user starts "
+        "again from the application.",
     )
     headless_max_frame_bytes: int = Field(
         8192, ge=1024, le=1048576, description="Largest frame a headless client may send."

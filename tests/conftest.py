@@ -102,6 +102,7 @@ _PER_TEST_TABLES = (
     "authorization_codes",
     "browser_sessions",
     "pairwise_subjects",
+    "rate_events",
 )
 
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.authorize import store
+from app.authorize import store, tries
 from app.authorize.browser import browser_id, csrf_ok, csrf_token, session_token, set_session
 from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
@@ -86,6 +86,10 @@ async def login_page(page_id: str, request: Request, services: ServicesDep) -> R
     page, client, browser = await _page(services, request, page_id)
     attempt = await _attempt(services, page)
     if attempt is None:
+        try:
+            await tries.admit(services.db, services.settings, request, page)
+        except TooManyRequests as exc:
+            return _busy(services, page, client, browser, None, exc)
         attempt = await _new_attempt(services, page, client, user=None)
     return _show(services, page, client, browser, attempt, None)
 
@@ -96,6 +100,10 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
     page, client, browser, form = await _form(services, request, page_id)
     attempt = await _attempt(services, page)
     username = form.get("username", "").strip()
+    try:
+        await tries.admit(services.db, services.settings, request, page)
+    except TooManyRequests as exc:
+        return _busy(services, page, client, browser, attempt, exc, hint=username)
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
     if user is not None and user.active and await services.devices.for_user(user.id):
         if not await _cancel(services, attempt):
@@ -118,8 +126,13 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
 @router.post("/login/{page_id}/retry")
 async def retry(page_id: str, request: Request, services: ServicesDep) -> Response:
     """Start over with a new QR code (after a denial or expiry, or to change account)."""
-    page, client, _, _ = await _form(services, request, page_id)
-    if await _cancel(services, await _attempt(services, page)):
+    page, client, browser, _ = await _form(services, request, page_id)
+    attempt = await _attempt(services, page)
+    try:
+        await tries.admit(services.db, services.settings, request, page)
+    except TooManyRequests as exc:
+        return _busy(services, page, client, browser, attempt, exc)
+    if await _cancel(services, attempt):
         await _new_attempt(services, page, client, user=None)
     return _back_to(page)
 
@@ -320,6 +333,22 @@ def _back_to(page: StoredAuthorization) -> Response:
     return RedirectResponse(
         f"/login/{page.id}", status_code=303, headers={"Cache-Control": "no-store"}
     )
+
+
+def _busy(
+    services: Services,
+    page: StoredAuthorization,
+    client: Client,
+    browser: str,
+    attempt: AuthRequest | None,
+    refused: TooManyRequests,
+    hint: str | None = None,
+) -> Response:
+    """The page as it was, with why no new try started and when one may (429, RFC 6585 §4)."""
+    message = refused.description or "Too many sign-in attempts; wait a minute and try again."
+    shown = _show(services, page, client, browser, attempt, message, status=429, hint=hint)
+    shown.headers.update(refused.headers or {})
+    return shown
 
 
 def _show(

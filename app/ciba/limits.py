@@ -34,9 +34,13 @@ async def check_limits(
         )
         checks.append(("this client", own, settings.rate_limit_per_client))
     if user_id is not None:
-        checks.append(
-            ("this user", col(AuthRequest.user_id) == user_id, settings.rate_limit_per_user)
-        )
+        named = col(AuthRequest.user_id) == user_id
+        if client_id is not None:
+            # A client is not refused for what anonymous browsers typed on login pages (they
+            # have budgets of their own, app/authorize/tries.py); a login page's push still
+            # counts every request, so the phone stays protected from both.
+            named = and_(named, col(AuthRequest.mode) != LOGIN_PAGE_MODE)
+        checks.append(("this user", named, settings.rate_limit_per_user))
     async with db.session() as session:
         for who, condition, limit in checks:
             query = select(func.count(), func.min(AuthRequest.created_at)).where(

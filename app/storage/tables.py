@@ -8,6 +8,7 @@ from app.decoupled.models import AuthRequest
 from app.devices.models import Device, Enrollment
 from app.keys.models import ServerSecret, SigningKey
 from app.outbox.models import OutboxMessage
+from app.ratelimit import RateEvent
 from app.replay import UsedJti
 from app.tokens.refresh import RefreshToken
 from app.users.models import User
@@ -24,6 +25,7 @@ __all__ = [
     "Enrollment",
     "OutboxMessage",
     "PairwiseSubject",
+    "RateEvent",
     "RefreshToken",
     "ServerSecret",
     "SigningKey",
