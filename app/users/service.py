@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidRequest, NotFound, parse_body
 from app.hashing import hash_user_code, verify_user_code
@@ -24,6 +26,8 @@ USER_CODE_MAX_FAILURES = 5
 USER_CODE_LOCKOUT = timedelta(minutes=15)
 
 COLUMNS = ("username", "email", "email_verified", "phone_number", "phone_number_verified", "active")
+log = logging.getLogger("backchannel.users")
+
 # What a flag column returns to when it is set to null.
 FLAG_DEFAULTS = {"email_verified": False, "phone_number_verified": False, "active": True}
 
@@ -39,6 +43,7 @@ class UserService:
         user = User(id=uuid.uuid4().hex, username=fields.username)
         _apply(user, fields)
         async with self.db.session() as session:
+            await _refuse_taken_identifiers(session, user)
             session.add(user)
             await _commit(session)
         return user
@@ -54,6 +59,7 @@ class UserService:
                 raise NotFound("no such user")
             _apply(user, fields)
             user.updated_at = utcnow()
+            await _refuse_taken_identifiers(session, user)
             session.add(user)
             await _commit(session)
             return user
@@ -107,13 +113,38 @@ class UserService:
             raise NotFound("no such user")
 
     async def find_by_hint(self, hint: str) -> User | None:
-        """A ``login_hint`` may be the username, the email or the phone number."""
-        hint = hint.strip()
-        candidates = [col(User.username) == hint.lower(), col(User.email) == hint.lower()]
-        with contextlib.suppress(ValueError):  # not shaped like a phone number
-            candidates.append(col(User.phone_number) == normalize_phone(hint))
+        """A ``login_hint`` may be the username, the email or the phone number. A hint that
+        names two users (rows from before identifiers were unique across fields) names nobody:
+        guessing could send the push to the wrong person's phone."""
         async with self.db.session() as session:
-            return (await session.exec(select(User).where(or_(*candidates)))).first()
+            found = (await session.exec(select(User).where(_hint_matches(hint)).limit(2))).all()
+        if len(found) > 1:
+            log.warning("ambiguous login hint refused", extra={"users": [u.id for u in found]})
+            return None
+        return found[0] if found else None
+
+
+def _hint_matches(hint: str) -> Any:
+    """Users whose username, email or phone number is ``hint``."""
+    hint = hint.strip()
+    candidates = [col(User.username) == hint.lower(), col(User.email) == hint.lower()]
+    with contextlib.suppress(ValueError):  # not shaped like a phone number
+        candidates.append(col(User.phone_number) == normalize_phone(hint))
+    return or_(*candidates)
+
+
+async def _refuse_taken_identifiers(session: AsyncSession, user: User) -> None:
+    """Username, email and phone number are unique across all three fields, not only within
+    each: a username that is another user's email would make that email's hint ambiguous."""
+    mine = [v for v in (user.username, user.email, user.phone_number) if v]
+    query = select(User.id).where(or_(*map(_hint_matches, mine)), col(User.id) != user.id)
+    with session.no_autoflush:  # the changed row is compared, not written (yet)
+        taken = (await session.exec(query.limit(1))).first()
+    if taken is not None:
+        raise Conflict(
+            "username, email or phone_number is already in use (as another user's username, "
+            "email or phone number)"
+        )
 
 
 def _apply(user: User, fields: UserFields) -> None:
