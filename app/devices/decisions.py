@@ -19,6 +19,7 @@ from app.decoupled.states import Status
 from app.devices.assertions import verify_device_jwt
 from app.devices.models import Device
 from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
+from app.jwt_kinds import DECISION
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.types import utcnow
@@ -53,6 +54,7 @@ async def decide(
         decision_jwt,
         required=("request_id", "decision"),
         error=InvalidRequest,
+        kind=DECISION,
     )
     if claims["request_id"] != request_id:
         raise InvalidRequest("the decision is for another request")
