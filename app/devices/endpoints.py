@@ -13,9 +13,10 @@ from app.decoupled.states import Status
 from app.devices.decisions import decide
 from app.devices.models import Device
 from app.devices.views import request_view
-from app.errors import InvalidRequest, NotFound, OAuthError
+from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
 from app.events import user_topic
 from app.http.deps import JsonBody, ServicesDep
+from app.http.untrusted_json import parse_json
 from app.services import Services
 from app.storage.types import utcnow
 
@@ -138,7 +139,11 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
 async def _stream_device(websocket: WebSocket, services: Services) -> Device:
     assertion = websocket.query_params.get("assertion")
     if not assertion:
-        first = await asyncio.wait_for(websocket.receive_json(), FIRST_FRAME_TIMEOUT)
+        text = await asyncio.wait_for(websocket.receive_text(), FIRST_FRAME_TIMEOUT)
+        try:
+            first = parse_json(text, "the first frame")
+        except InvalidRequest as exc:  # no assertion in it: the stream's answer for that
+            raise InvalidToken(exc.description) from None
         assertion = first.get("assertion") if isinstance(first, dict) else None
     return await services.devices.authenticate(assertion)
 
