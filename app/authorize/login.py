@@ -11,6 +11,7 @@ this browser opened the page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -57,6 +58,7 @@ SCOPE_WORDS = {
     "address": "your address",
     "offline_access": "access while you are away",
 }
+DECOY = "decoy"  # marks a try that only looks like a push (see ask_phone)
 GONE = (
     "This sign-in page has expired or was opened in another browser. Go back to the "
     "application and start again."
@@ -73,7 +75,7 @@ def state_of(attempt: AuthRequest | None) -> str:
     if status == Status.PENDING:
         if attempt.expires_at <= utcnow():
             return "expired"
-        if attempt.user_id is None:
+        if attempt.user_id is None and not attempt.extra.get(DECOY):
             return "choose"
         return "scanned" if attempt.claimed_at is not None else "phone"
     if status == Status.CONSUMED:
@@ -96,7 +98,12 @@ async def login_page(page_id: str, request: Request, services: ServicesDep) -> R
 
 @router.post("/login/{page_id}/ask")
 async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Response:
-    """The user typed who they are: ask that user's phone."""
+    """The user typed who they are: ask that user's phone.
+
+    Whoever is typed — a user with a phone, one without, an unknown name, a user whose phone
+    had too many requests this minute — the page shows the same wait for the phone, with a
+    number, until the try expires: it tells nobody who has an account (a decoy try stands in
+    where no push is sent)."""
     page, client, browser, form = await _form(services, request, page_id)
     attempt = await _attempt(services, page)
     username = form.get("username", "").strip()
@@ -104,23 +111,15 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
         await tries.admit(services.db, services.settings, request, page)
     except TooManyRequests as exc:
         return _busy(services, page, client, browser, attempt, exc, hint=username)
+    if not await _cancel(services, attempt):
+        return _back_to(page)  # approved meanwhile: the page goes on with that
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
     if user is not None and user.active and await services.devices.for_user(user.id):
-        if not await _cancel(services, attempt):
-            return _back_to(page)  # approved meanwhile: the page goes on with that
-        try:
+        with contextlib.suppress(TooManyRequests):  # the per-user push cap: a decoy, below
             await _new_attempt(services, page, client, user=user)
             return _back_to(page)
-        except TooManyRequests:
-            message = "Too many sign-in requests for this account; wait a minute and try again."
-            attempt = await _new_attempt(services, page, client, user=None)
-    else:
-        # One answer for "no such user" and "no phone": the page tells nobody who exists.
-        message = (
-            "We could not send a request for that account. Check what you typed; if it is "
-            "right, your account may have no phone enrolled yet — ask your administrator."
-        )
-    return _show(services, page, client, browser, attempt, message, status=400, hint=username)
+    await _new_attempt(services, page, client, user=None, decoy=True)
+    return _back_to(page)
 
 
 @router.post("/login/{page_id}/retry")
@@ -237,7 +236,7 @@ async def _follow(services: Services, attempt_id: str | None) -> AsyncIterator[s
                 yield _event("status", {"status": state})
             if state not in WAITING or attempt is None:
                 return
-            open_qr = attempt.user_id is None and attempt.qr_secret is not None
+            open_qr = state == "choose" and attempt.qr_secret is not None
             if open_qr and shown.get("qr") != (uri := services.qr.uri(attempt)):
                 shown["qr"] = uri
                 yield _event("qr", {"image": qr_image(uri)})
@@ -294,8 +293,16 @@ async def _attempt(services: Services, page: StoredAuthorization) -> AuthRequest
 
 
 async def _new_attempt(
-    services: Services, page: StoredAuthorization, client: Client, *, user: Any
+    services: Services,
+    page: StoredAuthorization,
+    client: Client,
+    *,
+    user: Any,
+    decoy: bool = False,
 ) -> AuthRequest:
+    """A new try for the page: a QR code (``user`` None), a push to ``user``'s phone, or a
+    ``decoy`` that looks like a push to the page and reaches no phone (its QR is never shown,
+    so no device can claim it)."""
     params = store.params_of(page)
     ask = Ask(
         user=user,
@@ -308,7 +315,10 @@ async def _new_attempt(
     # A push to a named user carries a number the page shows and the user types on the phone:
     # anyone can type a name here, but only the person at this page can approve. (A QR scan
     # needs none: the phone was at the page.)
-    extra = {NUMBER_MATCH: f"{secrets.randbelow(90) + 10}"} if user is not None else None
+    named = user is not None or decoy
+    extra: dict[str, Any] = {NUMBER_MATCH: f"{secrets.randbelow(90) + 10}"} if named else {}
+    if decoy:
+        extra[DECOY] = True
     # Anyone may open a login page, so its tries are not counted against the client's budget
     # (that would let strangers block the client's CIBA requests); the per-user limit stays.
     attempt, _ = await start(

@@ -9,18 +9,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.decoupled.models import AuthRequest
-from tests.support.ciba import CibaClient, Phone
-from tests.support.web import Browser, WebClient, with_pkce
-
-
-@pytest.fixture
-def web(admin):
-    return WebClient.register(admin)
-
-
-@pytest.fixture
-def phone(admin, http, server):
-    return Phone.enroll(admin, http, server.url, "kim", email="kim@example.com")
+from tests.support.ciba import CibaClient
+from tests.support.web import Browser, with_pkce
 
 
 @pytest.fixture

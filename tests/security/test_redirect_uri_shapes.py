@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.web import Browser, WebClient, pkce_pair
+from tests.support.web import WebClient, pkce_pair
 
 REGISTERED = "http://127.0.0.1/cb"
 
@@ -14,13 +14,6 @@ REGISTERED = "http://127.0.0.1/cb"
 @pytest.fixture
 def native(admin):
     return WebClient.register(admin, redirect_uris=[REGISTERED], token_endpoint_auth_method="none")
-
-
-@pytest.fixture
-def browser(server):
-    browser = Browser(server.url)
-    yield browser
-    browser.close()
 
 
 def _ask(browser, native, redirect_uri: str, **extra: str):
