@@ -193,6 +193,12 @@ class Settings(BaseSettings):
         "are counted apart from pushes typed on login pages, so strangers cannot use up a "
         "client's budget; a login page's push counts both.",
     )
+    client_location_header: str | None = Field(
+        None,
+        description="A request header in which the proxy in front puts the browser's coarse "
+        "location (e.g. `CF-IPCountry`). The phone shows it with the browser's network before "
+        "a sign-in from a login page is claimed or approved. Unset: the network only.",
+    )
     rate_limit_login_per_browser: int = Field(
         20,
         gt=0,

@@ -27,6 +27,7 @@ from app.authorize import store, tries
 from app.authorize.browser import browser_id, csrf_ok, csrf_token, session_token, set_session
 from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
+from app.authorize.origin import browser_origin
 from app.authorize.params import is_registered
 from app.authorize.respond import ReturnTo, csp_source
 from app.authorize.sessions import consents_after, find_session, start_session
@@ -58,6 +59,7 @@ SCOPE_WORDS = {
     "address": "your address",
     "offline_access": "access while you are away",
 }
+ORIGIN = "origin"  # where the browser is (app/authorize/origin.py); shown on the phone
 DECOY = "decoy"  # marks a try that only looks like a push (see ask_phone)
 GONE = (
     "This sign-in page has expired or was opened in another browser. Go back to the "
@@ -92,7 +94,7 @@ async def login_page(page_id: str, request: Request, services: ServicesDep) -> R
             await tries.admit(services.db, services.settings, request, page)
         except TooManyRequests as exc:
             return _busy(services, page, client, browser, None, exc)
-        attempt = await _new_attempt(services, page, client, user=None)
+        attempt = await _new_attempt(services, request, page, client, user=None)
     return _show(services, page, client, browser, attempt, None)
 
 
@@ -116,9 +118,9 @@ async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Re
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
     if user is not None and user.active and await services.devices.for_user(user.id):
         with contextlib.suppress(TooManyRequests):  # the per-user push cap: a decoy, below
-            await _new_attempt(services, page, client, user=user)
+            await _new_attempt(services, request, page, client, user=user)
             return _back_to(page)
-    await _new_attempt(services, page, client, user=None, decoy=True)
+    await _new_attempt(services, request, page, client, user=None, decoy=True)
     return _back_to(page)
 
 
@@ -132,7 +134,7 @@ async def retry(page_id: str, request: Request, services: ServicesDep) -> Respon
     except TooManyRequests as exc:
         return _busy(services, page, client, browser, attempt, exc)
     if await _cancel(services, attempt):
-        await _new_attempt(services, page, client, user=None)
+        await _new_attempt(services, request, page, client, user=None)
     return _back_to(page)
 
 
@@ -294,6 +296,7 @@ async def _attempt(services: Services, page: StoredAuthorization) -> AuthRequest
 
 async def _new_attempt(
     services: Services,
+    request: Request,
     page: StoredAuthorization,
     client: Client,
     *,
@@ -317,6 +320,8 @@ async def _new_attempt(
     # needs none: the phone was at the page.)
     named = user is not None or decoy
     extra: dict[str, Any] = {NUMBER_MATCH: f"{secrets.randbelow(90) + 10}"} if named else {}
+    # The phone shows where this browser is before the user claims its code or approves.
+    extra[ORIGIN] = browser_origin(request, services.settings)
     if decoy:
         extra[DECOY] = True
     # Anyone may open a login page, so its tries are not counted against the client's budget

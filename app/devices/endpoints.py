@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.devices.decisions import decide
 from app.devices.models import Device
@@ -62,22 +63,36 @@ async def decision(
     return {"id": decided.id, "status": decided.status}
 
 
+@router.post("/me/scan/preview")
+async def scan_preview(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
+    """What a scanned code asks — the client, the scope, where the sign-in comes from — without
+    claiming it: the phone shows this and claims only when the user confirms (a code relayed
+    in a message must not be taken by one tap)."""
+    return await request_view(services, await _scanned(services, body))
+
+
 @router.post("/me/scan")
 async def scan(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
     """A device scanned an open request's QR code: the request becomes its user's."""
+    request = await _scanned(services, body)
+    claimed = await services.requests.claim(request.id, device.user_id)
+    if claimed is None:
+        raise InvalidRequest("this request is no longer open")
+    return await request_view(services, claimed)
+
+
+async def _scanned(services: Services, body: Any) -> AuthRequest:
+    """The open request a fresh QR code names."""
     uri = body.get("qr_uri") if isinstance(body, dict) else None
     if not isinstance(uri, str):
         raise InvalidRequest('the body must be {"qr_uri": "…"}')
     request_id = services.qr.request_id(uri)
     request = await services.requests.get(request_id) if request_id else None
-    if request is None or request.qr_secret is None:
+    if request is None or request.qr_secret is None or request.user_id is not None:
         raise NotFound("this code does not name a request")
     if not services.qr.is_fresh(request, uri):
         raise InvalidRequest("this code is stale; scan the code on the screen again")
-    claimed = await services.requests.claim(request.id, device.user_id)
-    if claimed is None:
-        raise InvalidRequest("this request is no longer open")
-    return await request_view(services, claimed)
+    return request
 
 
 @router.patch("/me")
