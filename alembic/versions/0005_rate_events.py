@@ -1,4 +1,5 @@
-"""Budgets of anonymous callers (login page tries, wrong user codes): app/ratelimit.py.
+"""Budgets of anonymous callers (login page tries, wrong user codes): app/ratelimit.py. Wrong
+user codes are counted there per (client, user) now, so the users table's counters go.
 
 Revision ID: 0005
 Revises: 0004
@@ -26,8 +27,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_rate_events_bucket_expires", "rate_events", ["bucket", "expires_at"])
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("user_code_failures")
+        batch_op.drop_column("user_code_locked_until")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("user_code_failures", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(sa.Column("user_code_locked_until", sa.DateTime(), nullable=True))
     op.drop_index("ix_rate_events_bucket_expires", table_name="rate_events")
     op.drop_table("rate_events")

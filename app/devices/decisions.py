@@ -24,6 +24,7 @@ from app.settings import Settings
 from app.storage.db import Database
 from app.storage.types import utcnow
 from app.users.service import UserService
+from app.users.user_code import check_user_code
 
 NUMBER_MATCH = "number_match"
 AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
@@ -66,7 +67,9 @@ async def decide(
         raise AccessDenied("this user cannot approve requests")
     if decision == "approve" and request.user_code_required:
         code = claims.get("user_code")
-        if not isinstance(code, str) or not await users.check_user_code(user.id, code):
+        if not isinstance(code, str) or not await check_user_code(
+            db, requests.bus, user, code, client_id=request.client_id
+        ):
             raise InvalidRequest("the user_code is missing or wrong")
     now = utcnow()
     target = Status.APPROVED if decision == "approve" else Status.DENIED

@@ -111,7 +111,9 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
     """New requests for the device's user in real time, and requests closed elsewhere.
 
     Frames sent: ``{"type": "requests", "requests": [...]}`` once, then ``{"type": "request",
-    "request": {...}}`` for each new one and ``{"type": "closed", "id", "status"}``.
+    "request": {...}}`` for each new one, ``{"type": "closed", "id", "status"}``, and
+    ``{"type": "notice", "notice", …}`` for what the user should know (``user_code_locked``:
+    wrong user codes for them used up a client's budget).
     """
     await websocket.accept()
     try:
@@ -137,7 +139,10 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
                     next_event.cancel()
                     break
                 event = next_event.result()
-                if event is not None:
+                if event is not None and "notice" in event:  # e.g. user_code_locked
+                    notice = {k: v for k, v in event.items() if k != "topic"}
+                    await websocket.send_json({"type": "notice", **notice})
+                elif event is not None:
                     await _forward(websocket, services, device, event["request_id"], shown)
                 else:  # quiet for a while: catch up on anything a lost event did not tell
                     current = {

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -15,15 +13,10 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidRequest, NotFound, parse_body
-from app.hashing import hash_user_code, verify_user_code
+from app.hashing import hash_user_code
 from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
 from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
-
-# Wrong user codes in a row after which the code is locked for a while: a four-digit PIN must
-# not be guessable by trying (CIBA Core §7.1 leaves the policy to the OP).
-USER_CODE_MAX_FAILURES = 5
-USER_CODE_LOCKOUT = timedelta(minutes=15)
 
 COLUMNS = ("username", "email", "email_verified", "phone_number", "phone_number_verified", "active")
 log = logging.getLogger("backchannel.users")
@@ -63,31 +56,6 @@ class UserService:
             session.add(user)
             await _commit(session)
             return user
-
-    async def check_user_code(self, user_id: str, code: str) -> bool:
-        """True if ``code`` is the user's code and it is not locked. Wrong codes are counted (one
-        atomic increment each); the fifth in a row locks the code for 15 minutes."""
-        now = utcnow()
-        user = await self.get(user_id)
-        if user is None or (user.user_code_locked_until and user.user_code_locked_until > now):
-            return False
-        # scrypt is slow by design: off the event loop.
-        if await asyncio.to_thread(verify_user_code, code, user.user_code_hash):
-            if user.user_code_failures:
-                await self._set(user_id, user_code_failures=0)
-            return True
-        failures = col(User.user_code_failures)
-        async with self.db.session() as session:
-            await session.exec(
-                update(User).where(col(User.id) == user_id).values(user_code_failures=failures + 1)
-            )
-            await session.exec(
-                update(User)
-                .where(col(User.id) == user_id, failures >= USER_CODE_MAX_FAILURES)
-                .values(user_code_failures=0, user_code_locked_until=now + USER_CODE_LOCKOUT)
-            )
-            await session.commit()
-        return False
 
     async def _set(self, user_id: str, **values: Any) -> None:
         async with self.db.session() as session:
@@ -159,7 +127,7 @@ def _apply(user: User, fields: UserFields) -> None:
             setattr(user, name, value)
     if "user_code" in given:
         user.user_code_hash = hash_user_code(given["user_code"]) if given["user_code"] else None
-        user.user_code_failures, user.user_code_locked_until = 0, None  # a new code, a new start
+        # Wrong guesses are counted per code (app/users/user_code.py): a new code, a new start.
     claims = dict(user.claims)
     for name in (*PROFILE_CLAIMS, "address"):
         if name in given:
