@@ -229,6 +229,26 @@ class Settings(BaseSettings):
         description="Open headless sockets one client may hold in one server process; more are "
         "closed with 1013 (try again later).",
     )
+    http_header_timeout: float = Field(
+        10,
+        gt=0,
+        description="Seconds a client has to send a request's headers (from connecting, or "
+        "from the previous response on a kept-alive connection); slower ones are disconnected, "
+        "so half-sent requests cannot hold connections (slowloris).",
+    )
+    http_body_timeout: float = Field(
+        30, gt=0, description="Seconds a client has to send a request's body after its headers."
+    )
+    http_keep_alive_timeout: int = Field(
+        5, gt=0, description="Seconds an idle kept-alive connection stays open (uvicorn's)."
+    )
+    http_max_connections: int | None = Field(
+        None,
+        gt=0,
+        description="Open connections (and requests in progress) one process takes before it "
+        "answers 503 (uvicorn's `limit_concurrency`). Unset: no cap; set one below the "
+        "process's file limit.",
+    )
     ws_ping_interval: float = Field(
         20,
         gt=0,
