@@ -88,7 +88,7 @@ async def _scanned(services: Services, body: Any) -> AuthRequest:
         raise InvalidRequest('the body must be {"qr_uri": "…"}')
     request_id = services.qr.request_id(uri)
     request = await services.requests.get(request_id) if request_id else None
-    if request is None or request.qr_secret is None or request.user_id is not None:
+    if request is None or request.qr_secret is None:
         raise NotFound("this code does not name a request")
     if not services.qr.is_fresh(request, uri):
         raise InvalidRequest("this code is stale; scan the code on the screen again")
