@@ -123,6 +123,7 @@ def serve(
 
     import uvicorn
 
+    from app.http.read_timeouts import bounded_http_protocol
     from app.logging import configure_logging
     from app.main import create_app
 
@@ -142,6 +143,11 @@ def serve(
         log_config=None,
         access_log=False,  # ours is lean (app/http/middleware.py)
         proxy_headers=True,
+        # How long a client may take to send a request, and how many may be open at once
+        # (docs/operations.md, "Security model").
+        http=bounded_http_protocol(settings.http_header_timeout, settings.http_body_timeout),
+        timeout_keep_alive=settings.http_keep_alive_timeout,
+        limit_concurrency=settings.http_max_connections,
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
         # Frames over the headless limit get an error frame from the app; this protocol-level cap

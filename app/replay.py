@@ -1,12 +1,17 @@
 """Single-use identifiers (JWT ``jti``): each accepted once, by one atomic insert.
 
 Client assertions (RFC 7523 §3 item 7), device assertions and signed requests all record their
-``jti`` here until the JWT expires; a second use of the same one fails the unique key.
+``jti`` here with the JWT's ``exp``; a second use of the same one fails the unique key. Revoked
+access-token ids live here too.
+
+A JWT is accepted up to the clock-skew leeway past its ``exp``, so a record must outlive ``exp``
+by that leeway: otherwise a purge inside the window forgets it and the same JWT is accepted again
+(or a revoked token comes back to life). The purge below is the one place that decides this.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import Field, SQLModel, col
@@ -46,10 +51,10 @@ async def was_used(db: Database, issuer: str, jti: str) -> bool:
         return await session.get(UsedJti, (issuer, jti)) is not None
 
 
-async def purge_expired(db: Database, now: datetime | None = None) -> int:
+async def purge_expired(db: Database, leeway_seconds: float, now: datetime | None = None) -> int:
+    """Forget records whose JWT is past ``exp`` + ``leeway_seconds``: no check accepts it then."""
+    cutoff = (now or utcnow()) - timedelta(seconds=leeway_seconds)
     async with db.session() as session:
-        result = await session.exec(
-            delete(UsedJti).where(col(UsedJti.expires_at) < (now or utcnow()))
-        )
+        result = await session.exec(delete(UsedJti).where(col(UsedJti.expires_at) < cutoff))
         await session.commit()
     return int(result.rowcount or 0)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app import replay
+from app import ratelimit, replay
 from app.authorize import cleanup
 from app.ciba import limits
 from app.events import OUTBOX_TOPIC
@@ -36,11 +36,18 @@ def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Aw
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    settings = services.settings
+    purge = settings.purge_interval_seconds
     jobs: list[tuple[str, Callable[[], Awaitable[object]], float]] = [
         ("rotate_keys", services.keys.rotate_due, 3600),
-        ("purge_used_jtis", lambda: replay.purge_expired(services.db), 600),
-        ("purge_authorizations", lambda: cleanup.purge_expired(services.db), 600),
-        ("purge_rate_counts", lambda: limits.purge_expired(services.db, utcnow()), 600),
+        (
+            "purge_used_jtis",
+            lambda: replay.purge_expired(services.db, settings.clock_skew_seconds),
+            purge,
+        ),
+        ("purge_authorizations", lambda: cleanup.purge_expired(services.db), purge),
+        ("purge_rate_events", lambda: ratelimit.purge_expired(services.db), purge),
+        ("purge_rate_counts", lambda: limits.purge_expired(services.db, utcnow()), purge),
         ("expire_requests", services.requests.expire_overdue, 1),
         ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]

@@ -188,7 +188,11 @@ class Settings(BaseSettings):
         "verifier to whoever sees the authorization request.",
     )
     rate_limit_window_seconds: int = Field(
-        60, gt=0, le=3600, description="Window of the per-client and per-user request limits."
+        60,
+        gt=0,
+        le=3600,
+        description="Window of the request limits (per client, per user, per browser and per "
+        "address).",
     )
     rate_limit_per_client: int = Field(
         120,
@@ -199,7 +203,33 @@ class Settings(BaseSettings):
         5,
         gt=0,
         description="Authentication requests that may name one user per window; more get HTTP "
-        "429 and the user's phone is not told (push-bombing protection).",
+        "429 and the user's phone is not told (push-bombing protection). A client's requests "
+        "are counted apart from pushes typed on login pages, so strangers cannot use up a "
+        "client's budget; a login page's push counts both.",
+    )
+    client_location_header: str | None = Field(
+        None,
+        description="A request header in which the proxy in front puts the browser's coarse "
+        "location (e.g. `CF-IPCountry`). The phone shows it with the browser's network before "
+        "a sign-in from a login page is claimed or approved. Unset: the network only.",
+    )
+    rate_limit_login_per_browser: int = Field(
+        20,
+        gt=0,
+        description="Tries (a QR code or a push) the login pages of one browser may start per "
+        "window; more get HTTP 429 with `Retry-After`.",
+    )
+    rate_limit_login_per_address: int = Field(
+        60,
+        gt=0,
+        description="Tries the login pages opened from one network address may start per "
+        "window (behind a proxy, the address it forwards; see docs/operations.md).",
+    )
+    login_page_max_tries: int = Field(
+        10,
+        gt=0,
+        description="Tries one login page may start in its whole life; then the user starts "
+        "again from the application.",
     )
     headless_max_frame_bytes: int = Field(
         8192, ge=1024, le=1048576, description="Largest frame a headless client may send."
@@ -212,6 +242,26 @@ class Settings(BaseSettings):
         gt=0,
         description="Open headless sockets one client may hold in one server process; more are "
         "closed with 1013 (try again later).",
+    )
+    http_header_timeout: float = Field(
+        10,
+        gt=0,
+        description="Seconds a client has to send a request's headers (from connecting, or "
+        "from the previous response on a kept-alive connection); slower ones are disconnected, "
+        "so half-sent requests cannot hold connections (slowloris).",
+    )
+    http_body_timeout: float = Field(
+        30, gt=0, description="Seconds a client has to send a request's body after its headers."
+    )
+    http_keep_alive_timeout: int = Field(
+        5, gt=0, description="Seconds an idle kept-alive connection stays open (uvicorn's)."
+    )
+    http_max_connections: int | None = Field(
+        None,
+        gt=0,
+        description="Open connections (and requests in progress) one process takes before it "
+        "answers 503 (uvicorn's `limit_concurrency`). Unset: no cap; set one below the "
+        "process's file limit.",
     )
     ws_ping_interval: float = Field(
         20,
@@ -251,6 +301,12 @@ class Settings(BaseSettings):
         description="Log one line per HTTP request (method, path without its query, status, "
         "duration) on the `backchannel.access` logger at INFO. Off by default: a reverse proxy "
         "usually keeps the access log, and each line costs the server time on every request.",
+    )
+    purge_interval_seconds: float = Field(
+        600,
+        gt=0,
+        description="How often the scheduler deletes rows that can no longer be used (spent "
+        "JWT ids once past `exp` plus `clock_skew_seconds`, old login pages and codes).",
     )
     scheduler_enabled: bool = Field(
         True,

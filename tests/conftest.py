@@ -103,6 +103,7 @@ _PER_TEST_TABLES = (
     "browser_sessions",
     "pairwise_subjects",
     "rate_counts",
+    "rate_events",
 )
 
 

@@ -118,3 +118,43 @@ def test_redaction_masks_credentials_in_every_shape():
     for secret in ("abc123", "s3cr3t", "dXNlcjpwYXNz", jwt_like, "hunter2", "rt-1"):
         assert secret not in text
     assert "state=ok" in text
+
+
+@pytest.fixture
+def impatient(process_env: dict[str, str]) -> Iterator[str]:
+    """`backchannel serve` with one-second header and body timeouts."""
+    port = _free_port()
+    env = {
+        **process_env,
+        "BACKCHANNEL_ISSUER": f"http://127.0.0.1:{port}",
+        "BACKCHANNEL_HTTP_HEADER_TIMEOUT": "1",
+        "BACKCHANNEL_HTTP_BODY_TIMEOUT": "1",
+    }
+    with served_process(env, port, subprocess.DEVNULL):
+        yield f"127.0.0.1:{port}"
+
+
+def _closed_within(address: str, sent: bytes, seconds: float) -> bool:
+    """Send ``sent`` (a request cut short) and wait: True if the server hung up in time."""
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=seconds) as raw:
+        raw.sendall(sent)
+        try:
+            return raw.recv(1024) == b""
+        except TimeoutError:
+            return False
+
+
+def test_half_sent_requests_are_dropped_after_the_timeouts(impatient):
+    """Issue 16, finding 10: a slow client (slowloris) cannot hold a connection."""
+    headers_cut = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+    assert _closed_within(impatient, headers_cut, seconds=4)
+    body_cut = (
+        b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 100\r\n\r\ngrant_type="
+    )
+    assert _closed_within(impatient, body_cut, seconds=4)
+    # An idle connection that sent nothing at all goes too.
+    assert _closed_within(impatient, b"", seconds=4)
+    # A whole request is answered as ever.
+    assert httpx.get(f"http://{impatient}/healthz").status_code == 200

@@ -11,6 +11,7 @@ this browser opened the page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -22,10 +23,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.authorize import store
+from app.authorize import store, tries
 from app.authorize.browser import browser_id, csrf_ok, csrf_token, session_token, set_session
 from app.authorize.codes import issue_code
 from app.authorize.models import StoredAuthorization
+from app.authorize.origin import browser_origin
 from app.authorize.params import is_registered
 from app.authorize.respond import ReturnTo, csp_source
 from app.authorize.sessions import consents_after, find_session, start_session
@@ -57,6 +59,8 @@ SCOPE_WORDS = {
     "address": "your address",
     "offline_access": "access while you are away",
 }
+ORIGIN = "origin"  # where the browser is (app/authorize/origin.py); shown on the phone
+DECOY = "decoy"  # marks a try that only looks like a push (see ask_phone)
 GONE = (
     "This sign-in page has expired or was opened in another browser. Go back to the "
     "application and start again."
@@ -73,7 +77,7 @@ def state_of(attempt: AuthRequest | None) -> str:
     if status == Status.PENDING:
         if attempt.expires_at <= utcnow():
             return "expired"
-        if attempt.user_id is None:
+        if attempt.user_id is None and not attempt.extra.get(DECOY):
             return "choose"
         return "scanned" if attempt.claimed_at is not None else "phone"
     if status == Status.CONSUMED:
@@ -86,41 +90,51 @@ async def login_page(page_id: str, request: Request, services: ServicesDep) -> R
     page, client, browser = await _page(services, request, page_id)
     attempt = await _attempt(services, page)
     if attempt is None:
-        attempt = await _new_attempt(services, page, client, user=None)
+        try:
+            await tries.admit(services.db, services.settings, request, page)
+        except TooManyRequests as exc:
+            return _busy(services, page, client, browser, None, exc)
+        attempt = await _new_attempt(services, request, page, client, user=None)
     return _show(services, page, client, browser, attempt, None)
 
 
 @router.post("/login/{page_id}/ask")
 async def ask_phone(page_id: str, request: Request, services: ServicesDep) -> Response:
-    """The user typed who they are: ask that user's phone."""
+    """The user typed who they are: ask that user's phone.
+
+    Whoever is typed — a user with a phone, one without, an unknown name, a user whose phone
+    had too many requests this minute — the page shows the same wait for the phone, with a
+    number, until the try expires: it tells nobody who has an account (a decoy try stands in
+    where no push is sent)."""
     page, client, browser, form = await _form(services, request, page_id)
     attempt = await _attempt(services, page)
     username = form.get("username", "").strip()
+    try:
+        await tries.admit(services.db, services.settings, request, page)
+    except TooManyRequests as exc:
+        return _busy(services, page, client, browser, attempt, exc, hint=username)
+    if not await _cancel(services, attempt):
+        return _back_to(page)  # approved meanwhile: the page goes on with that
     user = await services.users.find_by_hint(username) if 0 < len(username) <= 256 else None
     if user is not None and user.active and await services.devices.for_user(user.id):
-        if not await _cancel(services, attempt):
-            return _back_to(page)  # approved meanwhile: the page goes on with that
-        try:
-            await _new_attempt(services, page, client, user=user)
+        with contextlib.suppress(TooManyRequests):  # the per-user push cap: a decoy, below
+            await _new_attempt(services, request, page, client, user=user)
             return _back_to(page)
-        except TooManyRequests:
-            message = "Too many sign-in requests for this account; wait a minute and try again."
-            attempt = await _new_attempt(services, page, client, user=None)
-    else:
-        # One answer for "no such user" and "no phone": the page tells nobody who exists.
-        message = (
-            "We could not send a request for that account. Check what you typed; if it is "
-            "right, your account may have no phone enrolled yet — ask your administrator."
-        )
-    return _show(services, page, client, browser, attempt, message, status=400, hint=username)
+    await _new_attempt(services, request, page, client, user=None, decoy=True)
+    return _back_to(page)
 
 
 @router.post("/login/{page_id}/retry")
 async def retry(page_id: str, request: Request, services: ServicesDep) -> Response:
     """Start over with a new QR code (after a denial or expiry, or to change account)."""
-    page, client, _, _ = await _form(services, request, page_id)
-    if await _cancel(services, await _attempt(services, page)):
-        await _new_attempt(services, page, client, user=None)
+    page, client, browser, _ = await _form(services, request, page_id)
+    attempt = await _attempt(services, page)
+    try:
+        await tries.admit(services.db, services.settings, request, page)
+    except TooManyRequests as exc:
+        return _busy(services, page, client, browser, attempt, exc)
+    if await _cancel(services, attempt):
+        await _new_attempt(services, request, page, client, user=None)
     return _back_to(page)
 
 
@@ -224,7 +238,7 @@ async def _follow(services: Services, attempt_id: str | None) -> AsyncIterator[s
                 yield _event("status", {"status": state})
             if state not in WAITING or attempt is None:
                 return
-            open_qr = attempt.user_id is None and attempt.qr_secret is not None
+            open_qr = state == "choose" and attempt.qr_secret is not None
             if open_qr and shown.get("qr") != (uri := services.qr.uri(attempt)):
                 shown["qr"] = uri
                 yield _event("qr", {"image": qr_image(uri)})
@@ -281,8 +295,17 @@ async def _attempt(services: Services, page: StoredAuthorization) -> AuthRequest
 
 
 async def _new_attempt(
-    services: Services, page: StoredAuthorization, client: Client, *, user: Any
+    services: Services,
+    request: Request,
+    page: StoredAuthorization,
+    client: Client,
+    *,
+    user: Any,
+    decoy: bool = False,
 ) -> AuthRequest:
+    """A new try for the page: a QR code (``user`` None), a push to ``user``'s phone, or a
+    ``decoy`` that looks like a push to the page and reaches no phone (its QR is never shown,
+    so no device can claim it)."""
     params = store.params_of(page)
     ask = Ask(
         user=user,
@@ -295,7 +318,12 @@ async def _new_attempt(
     # A push to a named user carries a number the page shows and the user types on the phone:
     # anyone can type a name here, but only the person at this page can approve. (A QR scan
     # needs none: the phone was at the page.)
-    extra = {NUMBER_MATCH: f"{secrets.randbelow(90) + 10}"} if user is not None else None
+    named = user is not None or decoy
+    extra: dict[str, Any] = {NUMBER_MATCH: f"{secrets.randbelow(90) + 10}"} if named else {}
+    # The phone shows where this browser is before the user claims its code or approves.
+    extra[ORIGIN] = browser_origin(request, services.settings)
+    if decoy:
+        extra[DECOY] = True
     # Anyone may open a login page, so its tries are not counted against the client's budget
     # (that would let strangers block the client's CIBA requests); the per-user limit stays.
     attempt, _ = await start(
@@ -320,6 +348,22 @@ def _back_to(page: StoredAuthorization) -> Response:
     return RedirectResponse(
         f"/login/{page.id}", status_code=303, headers={"Cache-Control": "no-store"}
     )
+
+
+def _busy(
+    services: Services,
+    page: StoredAuthorization,
+    client: Client,
+    browser: str,
+    attempt: AuthRequest | None,
+    refused: TooManyRequests,
+    hint: str | None = None,
+) -> Response:
+    """The page as it was, with why no new try started and when one may (429, RFC 6585 §4)."""
+    message = refused.description or "Too many sign-in attempts; wait a minute and try again."
+    shown = _show(services, page, client, browser, attempt, message, status=429, hint=hint)
+    shown.headers.update(refused.headers or {})
+    return shown
 
 
 def _show(

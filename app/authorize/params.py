@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from app.authorize import pkce
-from app.clients.metadata import AUTHORIZATION_CODE
+from app.clients.metadata import AUTHORIZATION_CODE, redirect_uri_problem
 from app.clients.models import Client
 from app.errors import (
     InvalidRequest,
@@ -85,23 +85,34 @@ def redirect_uri(params: Mapping[str, str], client: Client, repeated: set[str]) 
 
 def is_registered(uri: str, client: Client) -> bool:
     """Exact match, except that a native app on a loopback IP may use any port (RFC 8252
-    §7.3: the port is chosen when the app starts listening)."""
+    §7.3: the port is chosen when the app starts listening). A URI with userinfo, a backslash
+    or a control character never matches, even if registered (clients from before the rule)."""
+    if redirect_uri_problem(uri) is not None:
+        return False
     if uri in client.meta.redirect_uris:
         return True
-    asked = urlsplit(uri)
-    if asked.scheme != "http" or asked.hostname not in LOOPBACK_IPS:
+    asked = _without_port(uri)
+    if asked is None:
         return False
-    try:
-        asked.port  # noqa: B018  (a malformed port raises here)
-    except ValueError:
-        return False
-    return any(_without_port(r) == _without_port(uri) for r in client.meta.redirect_uris)
+    return any(asked == _without_port(r) for r in client.meta.redirect_uris)
 
 
-def _without_port(uri: str) -> str:
+def _without_port(uri: str) -> tuple[str, str, str, str] | None:
+    """Scheme, host, path and query of an http loopback-IP URI, each to be compared exactly;
+    None for any other URI (or a malformed port)."""
+    if redirect_uri_problem(uri) is not None:
+        return None
     parts = urlsplit(uri)
-    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    return urlunsplit((parts.scheme, host or "", parts.path, parts.query, parts.fragment))
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_IPS or parts.fragment:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if parts.netloc not in (host, f"{host}:{port}"):
+        return None  # only host[:port] in the authority: nothing else for a parser to read
+    return (parts.scheme, parts.hostname, parts.path, parts.query)
 
 
 def response_mode(params: Mapping[str, str]) -> str:

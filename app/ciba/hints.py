@@ -27,6 +27,7 @@ from app.errors import (
     UnknownUserId,
     refuse_nul,
 )
+from app.jwt_kinds import LOGIN_HINT_TOKEN
 from app.services import Services
 from app.users.models import User
 
@@ -90,6 +91,8 @@ async def _verify_client_jwt(token: str, client: Client, services: Services) -> 
         )
     except (jwt.PyJWTError, InvalidClient) as exc:
         raise InvalidRequest(f"login_hint_token is invalid: {exc}") from None
+    if problem := LOGIN_HINT_TOKEN.problem(header, claims):
+        raise InvalidRequest(problem)
     exp = claims["exp"]
     if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
         raise InvalidRequest("login_hint_token exp must be a number")

@@ -24,7 +24,9 @@ from app.storage.types import UTCDateTime
 class RateCount(SQLModel, table=True):
     __tablename__ = "rate_counts"
 
-    key: str = Field(primary_key=True, max_length=200, description="client:<id> or user:<id>")
+    key: str = Field(
+        primary_key=True, max_length=200, description="client:, user: or login-user:<id>"
+    )
     window_start: int = Field(
         primary_key=True,
         description="Unix time the window opened",
@@ -40,6 +42,7 @@ BUMP = (
     "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counts.count + 1 "
     "RETURNING count"
 )
+READ = "SELECT count FROM rate_counts WHERE key = :key AND window_start = :window_start"
 
 
 async def count_start(
@@ -50,18 +53,34 @@ async def count_start(
     window = settings.rate_limit_window_seconds
     start = int(now.timestamp()) // window * window
     ends = datetime.fromtimestamp(start + window, now.tzinfo)
-    checks = []
-    if client_id is not None:  # what the client itself started; login pages are browsers'
-        checks.append(("this client", f"client:{client_id}", settings.rate_limit_per_client))
-    if user_id is not None:
-        checks.append(("this user", f"user:{user_id}", settings.rate_limit_per_user))
-    for who, key, limit in checks:
-        row = await tx.one(BUMP, {"key": key, "window_start": start, "expires_at": ends})
-        if row is not None and row["count"] > limit:
-            raise TooManyRequests(
-                f"too many authentication requests for {who}; try again later",
-                retry_after=max(1, math.ceil((ends - now).total_seconds())),
-            )
+    window_of = {"window_start": start, "expires_at": ends}
+    refusal = "too many authentication requests for {}; try again later"
+    retry_after = max(1, math.ceil((ends - now).total_seconds()))
+    # What the client itself started counts against it; login pages are browsers'.
+    client_key = f"client:{client_id}"
+    if client_id is not None and (
+        await _bump(tx, client_key, window_of) > settings.rate_limit_per_client
+    ):
+        raise TooManyRequests(refusal.format("this client"), retry_after=retry_after)
+    if user_id is None:
+        return
+    # Clients and login pages count apart: a client is not refused for what anonymous browsers
+    # typed on login pages (they have budgets of their own, app/authorize/tries.py). A login
+    # page's push counts both, so the phone stays protected from either.
+    own, other = (f"user:{user_id}", f"login-user:{user_id}")
+    if client_id is None:
+        own, other = other, own
+    count = await _bump(tx, own, window_of)
+    if client_id is None:
+        row = await tx.one(READ, {"key": other, **window_of})
+        count += row["count"] if row else 0
+    if count > settings.rate_limit_per_user:
+        raise TooManyRequests(refusal.format("this user"), retry_after=retry_after)
+
+
+async def _bump(tx: Tx, key: str, window_of: dict[str, object]) -> int:
+    row = await tx.one(BUMP, {"key": key, **window_of})
+    return int(row["count"]) if row else 0
 
 
 async def purge_expired(db: Database, now: datetime) -> int:

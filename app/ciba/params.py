@@ -23,6 +23,7 @@ from app.errors import (
 from app.services import Services
 from app.tokens.scopes import granted_scope
 from app.users.models import User
+from app.users.user_code import check_user_code
 
 BINDING_MESSAGE_MAX = 100  # characters; a phone shows it in full on one screen
 JOINERS = frozenset("\u200c\u200d")
@@ -81,7 +82,10 @@ async def validate(
         code = params.get("user_code")
         if not code:
             raise MissingUserCode("this client must send the user's user_code")
-        if not await services.users.check_user_code(user.id, code):
+        name = client.meta.client_name or client.client_id
+        if not await check_user_code(
+            services.db, services.bus, user, code, client_id=client.client_id, client_name=name
+        ):
             raise InvalidUserCode("the user_code is not right, or locked after repeated failures")
         user_code_checked = True
     return Ask(

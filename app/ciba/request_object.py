@@ -17,11 +17,11 @@ import jwt
 
 from app.clients.models import Client
 from app.errors import InvalidClient, InvalidRequest, refuse_nul
+from app.jwt_kinds import REQUEST_OBJECT
 from app.replay import use_once
 from app.services import Services
 
 MAX_LIFETIME = 3600
-ACCEPTED_TYP = (None, "JWT", "oauth-authz-req+jwt")
 REGISTERED_CLAIMS = ("iss", "aud", "exp", "iat", "nbf", "jti")
 # Form fields that may sit beside ``request``: client authentication, nothing else.
 CLIENT_AUTH_FIELDS = frozenset(
@@ -61,8 +61,6 @@ async def _verify(
         raise InvalidRequest("request is not a signed JWT") from None
     if header.get("alg") != alg:
         raise InvalidRequest(f"the request object must be signed with {alg}")
-    if header.get("typ") not in ACCEPTED_TYP:
-        raise InvalidRequest("the request object typ must be oauth-authz-req+jwt")
     settings = services.settings
     try:
         key = await services.authenticator.keys.key_for(client, header.get("kid"), alg)
@@ -80,6 +78,8 @@ async def _verify(
         )
     except jwt.PyJWTError as exc:
         raise InvalidRequest(f"the request object is invalid: {exc}") from None
+    if problem := REQUEST_OBJECT.problem(header, claims):  # not a client assertion, say
+        raise InvalidRequest(problem)
     now = datetime.now(UTC).timestamp()
     exp, nbf = float(claims["exp"]), float(claims["nbf"])
     if exp - nbf > MAX_LIFETIME:

@@ -21,6 +21,7 @@ from app.clients.models import Client
 from app.clients.service import ClientService
 from app.errors import InvalidClient, InvalidRequest
 from app.hashing import verify_secret
+from app.jwt_kinds import CLIENT_ASSERTION
 from app.replay import use_once
 from app.settings import Settings
 from app.storage.db import Database
@@ -140,6 +141,8 @@ class ClientAuthenticator:
             raise InvalidClient(f"client_assertion is invalid: {exc}") from None
         if claims["sub"] != client.client_id:
             raise InvalidClient("client_assertion sub must be the client_id")
+        if problem := CLIENT_ASSERTION.problem(header, claims):  # not a request object, say
+            raise InvalidClient(f"client_assertion: {problem}")
         exp = datetime.fromtimestamp(float(claims["exp"]), UTC)
         lifetime = exp.timestamp() - datetime.now(UTC).timestamp()
         if (

@@ -121,12 +121,26 @@ def parse_metadata(data: Any, settings: Settings) -> ClientMetadata:
     return meta
 
 
+def redirect_uri_problem(uri: str) -> str | None:
+    """What makes ``uri`` unfit to send a code to, whatever was registered: userinfo, a
+    backslash or a control character lets parsers (ours, a browser's) disagree on the host —
+    ``http://x@127.0.0.1:5555/cb`` or ``http://localhost:8401\\@127.0.0.1/cb`` would pass a
+    check that compares only the host (RFC 9700 §4.1.3 asks for exact matching)."""
+    if "\\" in uri or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+        return "redirect URIs must not contain backslashes, spaces or control characters"
+    if "@" in urlsplit(uri).netloc:
+        return "redirect URIs must not contain userinfo (user@host)"
+    return None
+
+
 def _check_redirect_uri(uri: str) -> None:
     """RFC 6749 §3.1.2, RFC 8252 §7: absolute, no fragment; https, http on loopback, or a
     private-use scheme (reverse domain name, so it contains a dot)."""
     parts = urlsplit(uri)
     if not parts.scheme or len(uri) > 2000:
         raise InvalidRedirectUri("redirect_uris must be absolute URIs")
+    if problem := redirect_uri_problem(uri):
+        raise InvalidRedirectUri(problem)
     if parts.fragment or "#" in uri:
         raise InvalidRedirectUri("redirect_uris must not contain a fragment")
     if parts.scheme == "https":

@@ -13,6 +13,7 @@ import jwt
 
 from app.devices.models import Device
 from app.errors import InvalidToken, OAuthError
+from app.jwt_kinds import DEVICE_ASSERTION, Kind
 from app.replay import use_once
 from app.settings import Settings
 from app.storage.db import Database
@@ -39,8 +40,10 @@ async def verify_device_jwt(
     *,
     required: tuple[str, ...] = (),
     error: type[OAuthError] = InvalidToken,
+    kind: Kind = DEVICE_ASSERTION,
 ) -> dict[str, Any]:
-    """Verify a JWT signed by ``device``'s key and consume its ``jti``; raise ``error`` if not."""
+    """Verify a JWT of ``kind`` signed by ``device``'s key and consume its ``jti``; raise
+    ``error`` if not. A decision is never taken as a device assertion (app/jwt_kinds.py)."""
     try:
         key = jwt.PyJWK(device.public_jwk, algorithm=device.alg).key
         claims: dict[str, Any] = jwt.decode(
@@ -54,6 +57,8 @@ async def verify_device_jwt(
         )
     except jwt.PyJWTError as exc:
         raise error(f"the device JWT is invalid: {exc}") from None
+    if problem := kind.problem({}, claims):
+        raise error(problem)
     if float(claims["exp"]) - float(claims["iat"]) > MAX_LIFETIME:
         raise error("a device JWT may live at most 5 minutes")
     jti = claims["jti"]

@@ -17,10 +17,12 @@ from app.decoupled.states import Status
 from app.devices.assertions import verify_device_jwt
 from app.devices.models import Device
 from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
+from app.jwt_kinds import DECISION
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.types import utcnow
 from app.users.service import UserService
+from app.users.user_code import check_user_code
 
 NUMBER_MATCH = "number_match"
 AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
@@ -51,6 +53,7 @@ async def decide(
         decision_jwt,
         required=("request_id", "decision"),
         error=InvalidRequest,
+        kind=DECISION,
     )
     if claims["request_id"] != request_id:
         raise InvalidRequest("the decision is for another request")
@@ -62,7 +65,9 @@ async def decide(
         raise AccessDenied("this user cannot approve requests")
     if decision == "approve" and request.user_code_required:
         code = claims.get("user_code")
-        if not isinstance(code, str) or not await users.check_user_code(user.id, code):
+        if not isinstance(code, str) or not await check_user_code(
+            db, requests.bus, user, code, client_id=request.client_id
+        ):
             raise InvalidRequest("the user_code is missing or wrong")
     now = utcnow()
     target = Status.APPROVED if decision == "approve" else Status.DENIED

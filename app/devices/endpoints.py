@@ -9,13 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.devices.decisions import decide
 from app.devices.models import Device
 from app.devices.views import request_view
-from app.errors import InvalidRequest, NotFound, OAuthError
+from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
 from app.events import user_topic
 from app.http.deps import JsonBody, ServicesDep
+from app.http.untrusted_json import parse_json
 from app.services import Services
 from app.storage.types import utcnow
 
@@ -61,9 +63,26 @@ async def decision(
     return {"id": decided.id, "status": decided.status}
 
 
+@router.post("/me/scan/preview")
+async def scan_preview(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
+    """What a scanned code asks — the client, the scope, where the sign-in comes from — without
+    claiming it: the phone shows this and claims only when the user confirms (a code relayed
+    in a message must not be taken by one tap)."""
+    return await request_view(services, await _scanned(services, body))
+
+
 @router.post("/me/scan")
 async def scan(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
     """A device scanned an open request's QR code: the request becomes its user's."""
+    request = await _scanned(services, body)
+    claimed = await services.requests.claim(request.id, device.user_id)
+    if claimed is None:
+        raise InvalidRequest("this request is no longer open")
+    return await request_view(services, claimed)
+
+
+async def _scanned(services: Services, body: Any) -> AuthRequest:
+    """The open request a fresh QR code names."""
     uri = body.get("qr_uri") if isinstance(body, dict) else None
     if not isinstance(uri, str):
         raise InvalidRequest('the body must be {"qr_uri": "…"}')
@@ -73,10 +92,7 @@ async def scan(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict
         raise NotFound("this code does not name a request")
     if not services.qr.is_fresh(request, uri):
         raise InvalidRequest("this code is stale; scan the code on the screen again")
-    claimed = await services.requests.claim(request.id, device.user_id)
-    if claimed is None:
-        raise InvalidRequest("this request is no longer open")
-    return await request_view(services, claimed)
+    return request
 
 
 @router.patch("/me")
@@ -95,7 +111,9 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
     """New requests for the device's user in real time, and requests closed elsewhere.
 
     Frames sent: ``{"type": "requests", "requests": [...]}`` once, then ``{"type": "request",
-    "request": {...}}`` for each new one and ``{"type": "closed", "id", "status"}``.
+    "request": {...}}`` for each new one, ``{"type": "closed", "id", "status"}``, and
+    ``{"type": "notice", "notice", …}`` for what the user should know (``user_code_locked``:
+    wrong user codes for them used up a client's budget).
     """
     await websocket.accept()
     try:
@@ -121,7 +139,10 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
                     next_event.cancel()
                     break
                 event = next_event.result()
-                if event is not None:
+                if event is not None and "notice" in event:  # e.g. user_code_locked
+                    notice = {k: v for k, v in event.items() if k != "topic"}
+                    await websocket.send_json({"type": "notice", **notice})
+                elif event is not None:
                     await _forward(websocket, services, device, event["request_id"], shown)
                 else:  # quiet for a while: catch up on anything a lost event did not tell
                     current = {
@@ -138,7 +159,11 @@ async def stream(websocket: WebSocket, services: ServicesDep) -> None:
 async def _stream_device(websocket: WebSocket, services: Services) -> Device:
     assertion = websocket.query_params.get("assertion")
     if not assertion:
-        first = await asyncio.wait_for(websocket.receive_json(), FIRST_FRAME_TIMEOUT)
+        text = await asyncio.wait_for(websocket.receive_text(), FIRST_FRAME_TIMEOUT)
+        try:
+            first = parse_json(text, "the first frame")
+        except InvalidRequest as exc:  # no assertion in it: the stream's answer for that
+            raise InvalidToken(exc.description) from None
         assertion = first.get("assertion") if isinstance(first, dict) else None
     return await services.devices.authenticate(assertion)
 

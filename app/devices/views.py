@@ -20,6 +20,9 @@ async def request_view(services: Services, request: AuthRequest) -> dict[str, An
         "user_code_required": request.user_code_required,
         # The phone asks the user for the number their sign-in page shows.
         "number_match_required": NUMBER_MATCH in request.extra,
+        # Where a login page's sign-in comes from (its browser's network, maybe a location),
+        # so a relayed code shows a stranger's network; absent for a client's own requests.
+        "origin": request.extra.get("origin"),
         "created_at": request.created_at.isoformat(),
         "expires_at": request.expires_at.isoformat(),
     }

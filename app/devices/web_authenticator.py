@@ -6,7 +6,7 @@ and decision with it, exactly as an app would (docs/authenticator.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from app.http.deps import ServicesDep
 from app.http.pages import render
@@ -17,21 +17,18 @@ router = APIRouter(tags=["devices"])
 
 @router.get("/authenticator")
 async def authenticator(services: ServicesDep) -> Response:
-    return _page(services, auto_claim=False)
+    return _page(services)
 
 
 @router.get("/qr/{payload}")
-async def scanned(payload: str, request: Request, services: ServicesDep) -> Response:
-    """A QR code opened on the phone: claimed at once only when the user opened it directly
-    (the camera, the address bar: ``Sec-Fetch-Site: none``). Followed from a link, it may be an
-    attacker's code relayed to the victim, so the page asks first."""
-    direct = request.headers.get("sec-fetch-site") == "none"
-    return _page(services, auto_claim=direct)
+async def scanned(payload: str, services: ServicesDep) -> Response:
+    """A QR code opened on the phone. The page always shows who asks and from where, and claims
+    only when the user confirms: ``Sec-Fetch-Site: none`` cannot tell the camera from a link
+    opened from a message, mail or chat app, where a relayed code arrives."""
+    return _page(services)
 
 
-def _page(services: Services, *, auto_claim: bool) -> Response:
+def _page(services: Services) -> Response:
     issuer = services.settings.issuer
     websocket = "ws" + issuer.removeprefix("http")
-    return render(
-        "authenticator.html", issuer=issuer, auto_claim=auto_claim, connect_sources=[websocket]
-    )
+    return render("authenticator.html", issuer=issuer, connect_sources=[websocket])

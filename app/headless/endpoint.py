@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +40,7 @@ from app.errors import (
 from app.events import Subscription, request_topic
 from app.headless.messages import CLIENT_FRAME, Cancel, Start
 from app.http.deps import ServicesDep
+from app.http.untrusted_json import parse_json
 from app.services import Services
 from app.storage.types import utcnow
 
@@ -148,9 +148,9 @@ class Session:
         if "\\u0000" in text:  # NUL never belongs in what we look up or store (as in forms)
             raise Refused(InvalidRequest("frames must not contain NUL characters"))
         try:
-            return CLIENT_FRAME.validate_python(json.loads(text))
-        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; "[[[[…" recurses
-            raise Refused(InvalidRequest("the frame is not JSON")) from None
+            return CLIENT_FRAME.validate_python(parse_json(text, "the frame"))
+        except InvalidRequest as exc:
+            raise Refused(exc) from None
         except ValidationError as exc:
             raise Refused(InvalidRequest(describe(exc))) from None
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from app.errors import InvalidRequest, InvalidToken, OAuthError
+from app.http.untrusted_json import parse_json
 from app.services import Services
 
 MAX_JSON_BYTES = 256 * 1024
@@ -52,10 +52,7 @@ async def read_json(request: Request) -> Any:
     body = await request.body()
     if len(body) > MAX_JSON_BYTES:
         raise InvalidRequest("the request body is too large")
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidRequest("the body is not valid JSON") from None
+    data = parse_json(body)
     if _has_nul(data):
         raise InvalidRequest("strings must not contain NUL characters")
     return data

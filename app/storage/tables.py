@@ -9,6 +9,7 @@ from app.decoupled.models import AuthRequest
 from app.devices.models import Device, Enrollment
 from app.keys.models import ServerSecret, SigningKey
 from app.outbox.models import OutboxMessage
+from app.ratelimit import RateEvent
 from app.replay import UsedJti
 from app.tokens.refresh import RefreshToken
 from app.users.models import User
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxMessage",
     "PairwiseSubject",
     "RateCount",
+    "RateEvent",
     "RefreshToken",
     "ServerSecret",
     "SigningKey",

@@ -45,8 +45,6 @@ class User(SQLModel, table=True):
     phone_number_verified: bool = False
     active: bool = True
     user_code_hash: str | None = ColumnField(default=None, max_length=200)
-    user_code_failures: int = 0
-    user_code_locked_until: datetime | None = ColumnField(default=None, sa_type=UTCDateTime)
     claims: dict[str, Any] = ColumnField(
         default_factory=dict, sa_column=Column(json_column(), nullable=False)
     )

@@ -10,5 +10,5 @@ BY_ID = f"SELECT {ROWS.columns} FROM users WHERE id = :id"
 # A login hint may be the username, the email or the phone number.
 BY_HINT = (
     f"SELECT {ROWS.columns} FROM users "
-    "WHERE username = :username OR email = :email OR phone_number = :phone"
+    "WHERE username = :username OR email = :email OR phone_number = :phone LIMIT 2"
 )

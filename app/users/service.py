@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidRequest, NotFound, parse_body
-from app.hashing import hash_user_code, verify_user_code
+from app.hashing import hash_user_code
 from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
 from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
 from app.users.repository import BY_HINT, BY_ID, ROWS
 
-# Wrong user codes in a row after which the code is locked for a while: a four-digit PIN must
-# not be guessable by trying (CIBA Core §7.1 leaves the policy to the OP).
-USER_CODE_MAX_FAILURES = 5
-USER_CODE_LOCKOUT = timedelta(minutes=15)
-
 COLUMNS = ("username", "email", "email_verified", "phone_number", "phone_number_verified", "active")
+log = logging.getLogger("backchannel.users")
+
 # What a flag column returns to when it is set to null.
 FLAG_DEFAULTS = {"email_verified": False, "phone_number_verified": False, "active": True}
 
@@ -40,6 +37,7 @@ class UserService:
         user = User(id=uuid.uuid4().hex, username=fields.username)
         _apply(user, fields)
         async with self.db.session() as session:
+            await _refuse_taken_identifiers(session, user)
             session.add(user)
             await _commit(session)
         return user
@@ -55,34 +53,10 @@ class UserService:
                 raise NotFound("no such user")
             _apply(user, fields)
             user.updated_at = utcnow()
+            await _refuse_taken_identifiers(session, user)
             session.add(user)
             await _commit(session)
             return user
-
-    async def check_user_code(self, user_id: str, code: str) -> bool:
-        """True if ``code`` is the user's code and it is not locked. Wrong codes are counted (one
-        atomic increment each); the fifth in a row locks the code for 15 minutes."""
-        now = utcnow()
-        user = await self.get(user_id)
-        if user is None or (user.user_code_locked_until and user.user_code_locked_until > now):
-            return False
-        # scrypt is slow by design: off the event loop.
-        if await asyncio.to_thread(verify_user_code, code, user.user_code_hash):
-            if user.user_code_failures:
-                await self._set(user_id, user_code_failures=0)
-            return True
-        failures = col(User.user_code_failures)
-        async with self.db.session() as session:
-            await session.exec(
-                update(User).where(col(User.id) == user_id).values(user_code_failures=failures + 1)
-            )
-            await session.exec(
-                update(User)
-                .where(col(User.id) == user_id, failures >= USER_CODE_MAX_FAILURES)
-                .values(user_code_failures=0, user_code_locked_until=now + USER_CODE_LOCKOUT)
-            )
-            await session.commit()
-        return False
 
     async def _set(self, user_id: str, **values: Any) -> None:
         async with self.db.session() as session:
@@ -107,14 +81,42 @@ class UserService:
             raise NotFound("no such user")
 
     async def find_by_hint(self, hint: str) -> User | None:
-        """A ``login_hint`` may be the username, the email or the phone number."""
+        """A ``login_hint`` may be the username, the email or the phone number. A hint that
+        names two users (rows from before identifiers were unique across fields) names nobody:
+        guessing could send the push to the wrong person's phone."""
         hint = hint.strip()
         phone = None
         with contextlib.suppress(ValueError):  # not shaped like a phone number
             phone = normalize_phone(hint)
         params = {"username": hint.lower(), "email": hint.lower(), "phone": phone}
-        rows = await self.db.sql.all(BY_HINT, params)
-        return ROWS.load(rows[0]) if rows else None
+        found = [ROWS.load(row) for row in await self.db.sql.all(BY_HINT, params)]
+        if len(found) > 1:
+            log.warning("ambiguous login hint refused", extra={"users": [u.id for u in found]})
+            return None
+        return found[0] if found else None
+
+
+def _hint_matches(hint: str) -> Any:
+    """Users whose username, email or phone number is ``hint``."""
+    hint = hint.strip()
+    candidates = [col(User.username) == hint.lower(), col(User.email) == hint.lower()]
+    with contextlib.suppress(ValueError):  # not shaped like a phone number
+        candidates.append(col(User.phone_number) == normalize_phone(hint))
+    return or_(*candidates)
+
+
+async def _refuse_taken_identifiers(session: AsyncSession, user: User) -> None:
+    """Username, email and phone number are unique across all three fields, not only within
+    each: a username that is another user's email would make that email's hint ambiguous."""
+    mine = [v for v in (user.username, user.email, user.phone_number) if v]
+    query = select(User.id).where(or_(*map(_hint_matches, mine)), col(User.id) != user.id)
+    with session.no_autoflush:  # the changed row is compared, not written (yet)
+        taken = (await session.exec(query.limit(1))).first()
+    if taken is not None:
+        raise Conflict(
+            "username, email or phone_number is already in use (as another user's username, "
+            "email or phone number)"
+        )
 
 
 def _apply(user: User, fields: UserFields) -> None:
@@ -129,7 +131,7 @@ def _apply(user: User, fields: UserFields) -> None:
             setattr(user, name, value)
     if "user_code" in given:
         user.user_code_hash = hash_user_code(given["user_code"]) if given["user_code"] else None
-        user.user_code_failures, user.user_code_locked_until = 0, None  # a new code, a new start
+        # Wrong guesses are counted per code (app/users/user_code.py): a new code, a new start.
     claims = dict(user.claims)
     for name in (*PROFILE_CLAIMS, "address"):
         if name in given:

@@ -87,11 +87,19 @@ def desktop(admin, server, browser, callback):
 
 def test_a_login_page_qr_opened_by_the_phone_camera_signs_in(server, desktop, callback, phone):
     desktop.locator("#qr").wait_for()
-    # The camera opens the code's https URL: the web authenticator claims it.
+    # The camera opens the code's https URL (Sec-Fetch-Site: none, as a link from a chat app
+    # does too): the phone shows who asks and from where, and claims only when confirmed.
     phone.goto(current_qr(server, desktop.url.removeprefix(server.url)))
+    confirm = phone.locator("#confirm")
+    confirm.wait_for()
+    assert "Sign in to Web shop" in confirm.inner_text()
+    assert "network 127.0.0.0/24" in confirm.inner_text()
+    assert phone.locator(".request").count() == 0
+    assert desktop.locator("#qr").is_visible()  # not claimed yet
+    phone.click("#confirm-button")
     card = phone.locator(".request")
     card.wait_for()
-    assert "Web shop" in card.inner_text()
+    assert "Web shop" in card.inner_text() and "network 127.0.0.0/24" in card.inner_text()
     desktop.locator("text=Code scanned").wait_for()
     phone.click(".approve")
     desktop.wait_for_url(callback + "?*")
@@ -131,7 +139,7 @@ def test_a_code_followed_from_a_link_is_not_claimed_without_asking(server, deskt
     relayed = current_qr(server, desktop.url.removeprefix(server.url))
     phone.set_content(f'<a id="bait" href="{relayed}">Claim your prize</a>')
     phone.click("#bait")
-    phone.locator("text=You followed a link to a sign-in code").wait_for()
+    phone.locator("text=never for a code someone sent you").wait_for()
     assert phone.locator(".request").count() == 0
     assert desktop.locator("#qr").is_visible()  # not claimed: the page still offers its QR
     phone.click("#confirm-button")  # the user says it is their own screen

@@ -13,7 +13,7 @@ from app.storage.tables import metadata
 TABLES = {
     "clients", "users", "signing_keys", "server_secrets", "used_jtis",
     "auth_requests", "devices", "enrollments", "outbox",
-    "authorization_requests", "authorization_codes", "browser_sessions",
+    "authorization_requests", "authorization_codes", "browser_sessions", "rate_events",
 }  # fmt: skip
 
 
@@ -28,7 +28,7 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(fresh_database_url):
     assert current(fresh_database_url) is None
     upgrade(fresh_database_url)
-    assert current(fresh_database_url) == "0005"
+    assert current(fresh_database_url) == "0006"
     assert _tables(fresh_database_url) >= TABLES
     downgrade(fresh_database_url, "base")
     assert current(fresh_database_url) is None
