@@ -7,14 +7,13 @@ call. Each feature keeps its statements in its own ``repository.py``; this modul
 
 Statements are written once, with ``:name`` parameters, for both databases:
 
-- **SQLite** (embedded, one process): reads run synchronously on the event loop's thread (a
-  statement takes microseconds, far less than a thread hop; WAL readers never wait for the
-  writer). Writes are *group-committed* by one writer thread: the write units handed in while
-  it was busy run in one transaction, each inside its own savepoint (a failing unit rolls back
-  alone), and one ``COMMIT`` with a full ``fsync`` makes them all durable before any of their
-  callers is answered. A write unit is an ``async`` function that must not wait on anything but
-  its own statements (on SQLite they complete without suspending), since it runs to its end on
-  the writer thread.
+- **SQLite** (embedded, one process): one connection used synchronously on the event loop's
+  thread (a statement takes microseconds, far less than a thread hop). Writes are
+  *group-committed*: the write units handed in during one turn of the loop run in one
+  transaction, each inside its own savepoint (a failing unit rolls back alone), and an ``fsync``
+  of the WAL makes them durable before any of their callers is answered (``SqliteDatabase``).
+  A write unit is an ``async`` function that must not wait on anything but its own statements
+  (on SQLite they complete without suspending), so a transaction never spans a turn of the loop.
 - **PostgreSQL**: a psycopg connection pool; a write unit runs in its own transaction
   (PostgreSQL group-commits concurrent transactions itself).
 
@@ -25,11 +24,11 @@ JSON; :class:`Codec` turns rows back into the models' Python types.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import json
+import os
 import re
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -195,103 +194,122 @@ def _run_now(awaitable: Awaitable[T]) -> T:
 
 
 class SqliteDatabase(SqlDatabase):
-    """Reads on a connection of the event loop's thread; writes on a writer thread with its own
-    connection, group-committed (see the module's docstring). The writer's ``COMMIT`` waits for
-    the disk (``fsync``) off the event loop, and everything handed in meanwhile joins the next
-    batch: the busier the server, the more each ``fsync`` carries."""
+    """One connection on the event loop's thread; writes group-committed (module docstring).
+
+    A batch commits on the loop (microseconds: with ``synchronous=NORMAL`` SQLite writes the WAL
+    but does not wait for the disk), then one ``fsync`` of the WAL file, on a thread, makes every
+    transaction committed so far durable before any of their callers is answered — what
+    ``synchronous=FULL`` guarantees, without holding the event loop for the disk, and shared by
+    every commit that lands while the previous ``fsync`` runs.
+    """
 
     kind = "sqlite"
+    BUSY_RETRY_SECONDS = 0.002
 
     def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
-        self.reader = _connect(path, busy_timeout)
-        self.writer = _connect(path, busy_timeout)
-        self._tx = _SqliteTx(self.writer)
-        self._reads = _SqliteTx(self.reader)
+        # busy_timeout 0: another connection's write lock (the ORM's, a CLI process) must never
+        # block the event loop; we wait for it asynchronously instead.
+        self.connection = _connect(path, busy_timeout=0)
+        self.wal = f"{path}-wal"
+        self.busy_timeout = busy_timeout
+        self._tx = _SqliteTx(self.connection)
         self._queue: list[tuple[WriteUnit[Any], asyncio.Future[Any]]] = []
-        self._wake = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
-        self._thread.start()
+        self._flushing = False
+        self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self._syncer: asyncio.Task[None] | None = None
+        self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-fsync")
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
-        return await self._reads.one(sql, params)
+        return await self._tx.one(sql, params)
 
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
-        return await self._reads.all(sql, params)
+        return await self._tx.all(sql, params)
 
     async def write(self, unit: WriteUnit[T]) -> T:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        with self._wake:
-            if self._closed:
-                raise RuntimeError("the database is closed")
-            self._queue.append((unit, future))
-            self._wake.notify()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((unit, future))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._flush, loop.time() + self.busy_timeout)
         return await future
 
-    def _serve(self) -> None:
-        while True:
-            with self._wake:
-                while not self._queue and not self._closed:
-                    self._wake.wait()
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue, []
-            outcomes = self._commit(batch)
-            for loop in {future.get_loop() for _, future in batch}:
-                # A closed loop (shutdown) has nobody waiting any more.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_settle, outcomes)
-
-    def _commit(
-        self, batch: list[tuple[WriteUnit[Any], asyncio.Future[Any]]]
-    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
-        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+    def _flush(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            self.writer.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            return [(future, False, exc) for _, future in batch]
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # locked by another connection: wait, no block
+            if loop.time() < deadline and "locked" in str(exc):
+                loop.call_later(self.BUSY_RETRY_SECONDS, self._flush, deadline)
+                return
+            batch, self._queue, self._flushing = self._queue, [], False
+            _settle([(future, False, exc) for _, future in batch])
+            return
+        batch, self._queue, self._flushing = self._queue, [], False
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         for unit, future in batch:
-            self.writer.execute("SAVEPOINT unit")
+            self.connection.execute("SAVEPOINT unit")
             try:
                 value = _run_now(unit(self._tx))
             except Exception as exc:  # handed to the caller
-                self.writer.execute("ROLLBACK TO unit")
-                self.writer.execute("RELEASE unit")
+                self.connection.execute("ROLLBACK TO unit")
+                self.connection.execute("RELEASE unit")
                 outcomes.append((future, False, exc))
                 continue
-            self.writer.execute("RELEASE unit")
+            self.connection.execute("RELEASE unit")
             outcomes.append((future, True, value))
         try:
-            self.writer.execute("COMMIT")
+            self.connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.writer.execute("ROLLBACK")
+            self.connection.execute("ROLLBACK")
             outcomes = [(future, False, exc) for future, _, _ in outcomes]
-        return outcomes
+        # Nobody is answered before the WAL holding their commit is on the disk.
+        self._unsynced.extend(outcomes)
+        if self._syncer is None:
+            self._syncer = loop.create_task(self._sync())
+
+    async def _sync(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._unsynced:
+                waiting, self._unsynced = self._unsynced, []
+                try:
+                    await loop.run_in_executor(self._disk, _fsync, self.wal)
+                except OSError as exc:
+                    waiting = [(future, False, exc) for future, _, _ in waiting]
+                _settle(waiting)
+        finally:
+            self._syncer = None
 
     async def close(self) -> None:
-        with self._wake:
-            self._closed = True
-            self._wake.notify()
-        await asyncio.to_thread(self._thread.join)
-        self.writer.close()
-        self.reader.close()
+        if self._syncer is not None:
+            await self._syncer
+        self._disk.shutdown(wait=True)
+        self.connection.close()
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
-    # isolation_level None: we say BEGIN and COMMIT ourselves. synchronous FULL: a commit is on
-    # the disk before anyone is answered.
+    # isolation_level None: we say BEGIN and COMMIT ourselves. synchronous NORMAL: the WAL is
+    # synced by SqliteDatabase._sync (and by SQLite at checkpoints), not at every COMMIT.
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     return connection
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    loop = asyncio.get_running_loop()
     for future, ok, value in outcomes:
-        if future.get_loop() is not loop or future.done():  # another's, or cancelled meanwhile
+        if future.done():  # the caller was cancelled meanwhile
             continue
         if ok:
             future.set_result(value)
