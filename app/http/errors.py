@@ -33,9 +33,14 @@ def render(exc: OAuthError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
+# The answer a polling client gets many times per login: the normal course, not a refusal.
+_ROUTINE = frozenset({"authorization_pending"})
+
+
 async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
-    log.info(
+    log.log(
+        logging.DEBUG if exc.error in _ROUTINE else logging.INFO,
         "request refused",
         extra={"path": request.url.path, "error": exc.error, "detail": exc.detail},
     )
