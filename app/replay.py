@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlmodel import Field, SQLModel, col
 
 from app.storage.db import Database
-from app.storage.sql import IntegrityViolation, Tx
+from app.storage.sql import Tx
 from app.storage.types import UTCDateTime, utcnow
 
 
@@ -29,21 +29,25 @@ class UsedJti(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-INSERT = "INSERT INTO used_jtis (issuer, jti, expires_at) VALUES (:issuer, :jti, :expires_at)"
+INSERT = (
+    "INSERT INTO used_jtis (issuer, jti, expires_at) VALUES (:issuer, :jti, :expires_at) "
+    "ON CONFLICT (issuer, jti) DO NOTHING"
+)
+
+
+async def record(tx: Tx, issuer: str, jti: str, expires_at: datetime) -> bool:
+    """Record ``jti`` for ``issuer`` in the caller's transaction; False when it was used."""
+    params = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+    return await tx.execute(INSERT, params) == 1
 
 
 async def use_once(db: Database, issuer: str, jti: str, expires_at: datetime) -> bool:
     """Record ``jti`` for ``issuer``; False when it was already used."""
-    params = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
 
-    async def unit(tx: Tx) -> None:
-        await tx.execute(INSERT, params)
+    async def unit(tx: Tx) -> bool:
+        return await record(tx, issuer, jti, expires_at)
 
-    try:
-        await db.sql.write(unit)
-    except IntegrityViolation:
-        return False
-    return True
+    return await db.sql.write(unit)
 
 
 async def was_used(db: Database, issuer: str, jti: str) -> bool:

@@ -136,12 +136,13 @@ class RequestService:
         from_: Status | None = None,
         user_id: str | None = None,
         within: Within | None = None,
+        guard: Guard | None = None,
         now: datetime | None = None,
     ) -> AuthRequest | None:
         """Move the request to ``target`` if it is in a state that allows it (only ``from_``,
         when given) and, with ``user_id``, belongs to that user. One conditional write: of
         racing callers one wins; the rest get None. ``within`` and the outbox effects of the move
-        commit with it."""
+        commit with it; ``guard`` runs first in its transaction and may refuse."""
         now = now or utcnow()
         allowed = sources(target)
         if from_ is not None:
@@ -150,6 +151,7 @@ class RequestService:
         # Too late is too late: no decision or redemption after expiry.
         not_after = now if target in (Status.APPROVED, Status.DENIED, Status.CONSUMED) else None
         if within is not None:
+            assert guard is None, "a guard runs in plain-SQL moves only"
             moved = await self._transition_with(
                 request_id, target, values or {}, allowed, not_after, user_id, within
             )
@@ -158,6 +160,8 @@ class RequestService:
         else:
 
             async def unit(tx: Tx) -> tuple[AuthRequest | None, bool]:
+                if guard is not None:
+                    await guard(tx, now)
                 request = await repository.move(
                     tx, request_id, target, allowed, values or {},
                     not_after=not_after, user_id=user_id,

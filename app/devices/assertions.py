@@ -41,11 +41,13 @@ async def verify_device_jwt(
     required: tuple[str, ...] = (),
     error: type[OAuthError] = InvalidToken,
     kind: Kind = DEVICE_ASSERTION,
+    consume: bool = True,
 ) -> dict[str, Any]:
     """Verify a JWT of ``kind`` signed by ``device``'s key and consume its ``jti``; raise
-    ``error`` if not. A decision is never taken as a device assertion (app/jwt_kinds.py)."""
+    ``error`` if not. A decision is never taken as a device assertion (app/jwt_kinds.py).
+    ``consume`` False leaves the ``jti`` to the caller's own write (``spend``)."""
     try:
-        key = jwt.PyJWK(device.public_jwk, algorithm=device.alg).key
+        key = _public_key(device)
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
@@ -64,7 +66,28 @@ async def verify_device_jwt(
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= 255:
         raise error("jti must be a string of 1 to 255 characters")
-    expires = datetime.fromtimestamp(float(claims["exp"]), UTC)
-    if not await use_once(db, f"device:{device.id}", jti, expires):
+    if consume and not await use_once(db, *spent(device, claims)):
         raise error("this device JWT has been used before")
     return claims
+
+
+def spent(device: Device, claims: dict[str, Any]) -> tuple[str, str, datetime]:
+    """What app/replay.py records for a verified device JWT: issuer, jti, expiry."""
+    return f"device:{device.id}", claims["jti"], datetime.fromtimestamp(float(claims["exp"]), UTC)
+
+
+_KEYS: dict[tuple[str, str, str], Any] = {}
+
+
+def _public_key(device: Device) -> Any:
+    """The device's verification key, parsed once per device and key (every call of a phone
+    verifies one or two JWTs)."""
+    jwk = device.public_jwk
+    cache_key = (device.id, device.alg, f"{jwk.get('x')}.{jwk.get('y')}")
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = jwt.PyJWK(jwk, algorithm=device.alg).key
+        if len(_KEYS) >= 10_000:
+            _KEYS.clear()
+        _KEYS[cache_key] = key
+    return key

@@ -9,22 +9,27 @@ closed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from app import replay
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
 from app.decoupled.states import Status
-from app.devices.assertions import verify_device_jwt
+from app.devices.assertions import spent, verify_device_jwt
 from app.devices.models import Device
 from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
 from app.jwt_kinds import DECISION
+from app.replay import use_once
 from app.settings import Settings
 from app.storage.db import Database
+from app.storage.sql import Tx
 from app.storage.types import utcnow
 from app.users.service import UserService
 from app.users.user_code import check_user_code
 
 NUMBER_MATCH = "number_match"
+USED = "this device JWT has been used before"
 AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
 # The one authentication context this server performs: approval on an enrolled device, signed
 # with the device's own key. Advertised in discovery as acr_values_supported.
@@ -54,7 +59,9 @@ async def decide(
         required=("request_id", "decision"),
         error=InvalidRequest,
         kind=DECISION,
+        consume=False,  # spent in the very write that records the decision, below
     )
+    once: tuple[str, str, datetime] | None = spent(device, claims)
     if claims["request_id"] != request_id:
         raise InvalidRequest("the decision is for another request")
     decision = claims["decision"]
@@ -64,6 +71,10 @@ async def decide(
     if user is None or not user.active:
         raise AccessDenied("this user cannot approve requests")
     if decision == "approve" and request.user_code_required:
+        # A code is checked once per signed decision: spend it before the check.
+        if not await use_once(db, *spent(device, claims)):
+            raise InvalidRequest(USED)
+        once = None
         code = claims.get("user_code")
         if not isinstance(code, str) or not await check_user_code(
             db, requests.bus, user, code, client_id=request.client_id
@@ -83,12 +94,18 @@ async def decide(
         values["extra"] = {**request.extra, "denied_because": "wrong number_match"}
     if target == Status.APPROVED:
         values.update(amr=AMR, acr=ACR)
+
+    async def spend_once(tx: Tx, _now: datetime) -> None:
+        if once is not None and not await replay.record(tx, *once):
+            raise InvalidRequest(USED)
+
     moved = await requests.transition(
         request_id,
         target,
         values,
         from_=Status.PENDING,  # the first answer wins; a denial never overturns an approval
         user_id=device.user_id,
+        guard=spend_once,
         now=now,
     )
     if moved is None:

@@ -170,4 +170,4 @@ class DeviceService:
         async def unit(tx: Tx) -> None:
             await repository.seen(tx, device.id, now)
 
-        await self.db.sql.write(unit)
+        await self.db.sql.write(unit, durable=False)

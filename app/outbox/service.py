@@ -123,7 +123,8 @@ class Outbox:
         async def unit(tx: Tx) -> list[OutboxMessage]:
             return await repository.claim(tx, now, now + LEASE, BATCH)
 
-        return await self.db.sql.write(unit)
+        # A lease lost to a power failure costs a repeated delivery, which the outbox allows.
+        return await self.db.sql.write(unit, durable=False)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         handler = self.handlers.get(message.kind)
@@ -166,7 +167,7 @@ class Outbox:
         async def unit(tx: Tx) -> bool:
             return await repository.settle(tx, message, changes)
 
-        if not await self.db.sql.write(unit):
+        if not await self.db.sql.write(unit, durable=False):  # lost: delivered again
             return  # our lease ran out and another delivery owns the row now
         on_dead = self.dead_handlers.get(message.kind)
         if outcome == Delivery.DEAD and on_dead is not None:

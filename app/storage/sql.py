@@ -122,7 +122,11 @@ class SqlDatabase:
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
         raise NotImplementedError
 
-    async def write(self, unit: WriteUnit[T]) -> T:
+    async def write(self, unit: WriteUnit[T], *, durable: bool = True) -> T:
+        """Run ``unit`` in a transaction; its result once the commit is on the disk. With
+        ``durable`` False, once it is committed (visible to every reader, and on the disk with
+        the next durable commit or checkpoint): for records whose loss in a power failure
+        costs nothing but a repeat (an outbox lease, a delivery's outcome, a last-seen time)."""
         raise NotImplementedError
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
@@ -213,7 +217,7 @@ class SqliteDatabase(SqlDatabase):
         self.wal = f"{path}-wal"
         self.busy_timeout = busy_timeout
         self._tx = _SqliteTx(self.connection)
-        self._queue: list[tuple[WriteUnit[Any], asyncio.Future[Any]]] = []
+        self._queue: list[tuple[WriteUnit[Any], asyncio.Future[Any], bool]] = []
         self._flushing = False
         self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
         self._syncer: asyncio.Task[None] | None = None
@@ -225,10 +229,10 @@ class SqliteDatabase(SqlDatabase):
     async def all(self, sql: str, params: Params | None = None) -> list[Row]:
         return await self._tx.all(sql, params)
 
-    async def write(self, unit: WriteUnit[T]) -> T:
+    async def write(self, unit: WriteUnit[T], *, durable: bool = True) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.append((unit, future))
+        self._queue.append((unit, future, durable))
         if not self._flushing:
             self._flushing = True
             loop.call_soon(self._flush, loop.time() + self.busy_timeout)
@@ -243,11 +247,12 @@ class SqliteDatabase(SqlDatabase):
                 loop.call_later(self.BUSY_RETRY_SECONDS, self._flush, deadline)
                 return
             batch, self._queue, self._flushing = self._queue, [], False
-            _settle([(future, False, exc) for _, future in batch])
+            _settle([(future, False, exc) for _, future, _ in batch])
             return
         batch, self._queue, self._flushing = self._queue, [], False
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        for unit, future in batch:
+        durable = {future for _, future, wanted in batch if wanted}
+        for unit, future, _ in batch:
             self.connection.execute("SAVEPOINT unit")
             try:
                 value = _run_now(unit(self._tx))
@@ -263,9 +268,12 @@ class SqliteDatabase(SqlDatabase):
         except sqlite3.Error as exc:
             self.connection.execute("ROLLBACK")
             outcomes = [(future, False, exc) for future, _, _ in outcomes]
-        # Nobody is answered before the WAL holding their commit is on the disk.
-        self._unsynced.extend(outcomes)
-        if self._syncer is None:
+        # Nobody who asked for durability is answered before the WAL holding their commit is on
+        # the disk; the others are answered now.
+        now = [o for o in outcomes if o[0] not in durable]
+        self._unsynced.extend(o for o in outcomes if o[0] in durable)
+        _settle(now)
+        if self._unsynced and self._syncer is None:
             self._syncer = loop.create_task(self._sync())
 
     async def _sync(self) -> None:
@@ -402,9 +410,11 @@ class PostgresDatabase(SqlDatabase):
         async with self.pool.connection() as connection:
             return await _PgTx(connection).all(sql, params)
 
-    async def write(self, unit: WriteUnit[T]) -> T:
+    async def write(self, unit: WriteUnit[T], *, durable: bool = True) -> T:
         await self.open()
         async with self.pool.connection() as connection, connection.transaction():
+            if not durable:
+                await connection.execute("SET LOCAL synchronous_commit = off")
             return await unit(_PgTx(connection))
 
     async def close(self) -> None:
