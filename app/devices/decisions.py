@@ -9,6 +9,7 @@ closed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from app.decoupled.service import RequestService
 from app.decoupled.states import Status
 from app.devices.assertions import spent, verify_device_jwt
 from app.devices.models import Device
-from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
+from app.errors import AccessDenied, Conflict, InvalidRequest, InvalidToken, NotFound
 from app.jwt_kinds import DECISION
 from app.replay import use_once
 from app.settings import Settings
@@ -30,6 +31,16 @@ from app.users.user_code import check_user_code
 
 NUMBER_MATCH = "number_match"
 USED = "this device JWT has been used before"
+
+
+@dataclass(frozen=True)
+class Deciding:
+    """A device making a decision, and its device assertion's jti record, not yet spent."""
+
+    device: Device
+    assertion: tuple[str, str, datetime]
+
+
 AMR = ["swk", "user"]  # RFC 8176: a software-held key, and the user tapped to answer
 # The one authentication context this server performs: approval on an enrolled device, signed
 # with the device's own key. Advertised in discovery as acr_values_supported.
@@ -41,10 +52,13 @@ async def decide(
     settings: Settings,
     requests: RequestService,
     users: UserService,
-    device: Device,
+    deciding: Deciding,
     request_id: str,
     body: Any,
 ) -> AuthRequest:
+    """Record a device's signed answer. Its device assertion's jti, and the decision's, are
+    spent in the one write that moves the request."""
+    device = deciding.device
     if not isinstance(body, dict) or not isinstance(body.get("decision_jwt"), str):
         raise InvalidRequest('the body must be {"decision_jwt": "…"}')
     decision_jwt = body["decision_jwt"]
@@ -96,6 +110,8 @@ async def decide(
         values.update(amr=AMR, acr=ACR)
 
     async def spend_once(tx: Tx, _now: datetime) -> None:
+        if not await replay.record(tx, *deciding.assertion):
+            raise InvalidToken(USED)
         if once is not None and not await replay.record(tx, *once):
             raise InvalidRequest(USED)
 

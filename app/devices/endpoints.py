@@ -11,7 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
-from app.devices.decisions import decide
+from app.devices.decisions import Deciding, decide
 from app.devices.models import Device
 from app.devices.views import request_view
 from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
@@ -43,6 +43,14 @@ async def current_device(request: Request, services: ServicesDep) -> Device:
 DeviceDep = Annotated[Device, Depends(current_device)]
 
 
+async def deciding_device(request: Request, services: ServicesDep) -> Deciding:
+    """The device, its assertion's jti left to be spent with the decision (one write)."""
+    assertion = _bearer(request.headers.get("authorization"))
+    device, once = await services.devices.authenticate_unspent(assertion)
+    await services.devices.touch(device)
+    return Deciding(device, once)
+
+
 @router.post("", status_code=201)
 async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
     return (await services.devices.enroll(body)).view()
@@ -56,10 +64,13 @@ async def pending_requests(device: DeviceDep, services: ServicesDep) -> list[dic
 
 @router.post("/me/requests/{request_id}/decision")
 async def decision(
-    request_id: str, body: JsonBody, device: DeviceDep, services: ServicesDep
+    request_id: str,
+    body: JsonBody,
+    deciding: Annotated[Deciding, Depends(deciding_device)],
+    services: ServicesDep,
 ) -> dict[str, Any]:
     s = services
-    decided = await decide(s.db, s.settings, s.requests, s.users, device, request_id, body)
+    decided = await decide(s.db, s.settings, s.requests, s.users, deciding, request_id, body)
     return {"id": decided.id, "status": decided.status}
 
 

@@ -11,16 +11,18 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from app.devices import repository
-from app.devices.assertions import unverified_kid, verify_device_jwt
+from app.devices.assertions import spent, unverified_kid, verify_device_jwt
 from app.devices.models import Device, Enrollment
 from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, parse_body
 from app.hashing import hash_secret, new_secret
+from app.replay import use_once
 from app.settings import Settings
 from app.storage.db import Database, delete_by_key
 from app.storage.sql import Tx
 from app.storage.types import utcnow
 
 SEEN_GRANULARITY = timedelta(minutes=1)
+USED_ASSERTION = "this device JWT has been used before"
 
 
 class DeviceEnrollment(BaseModel):
@@ -116,13 +118,23 @@ class DeviceService:
 
     async def authenticate(self, assertion: str | None) -> Device:
         """The device whose key signed this bearer assertion (and whose user is active)."""
+        device, once = await self.authenticate_unspent(assertion)
+        if not await use_once(self.db, *once):
+            raise InvalidToken(USED_ASSERTION)
+        return device
+
+    async def authenticate_unspent(
+        self, assertion: str | None
+    ) -> tuple[Device, tuple[str, str, datetime]]:
+        """The device, and the assertion's ``jti`` record, for a caller that spends it in its
+        own write (app/replay.py ``record``; refuse with ``InvalidToken(USED_ASSERTION)``)."""
         if not assertion:
             raise InvalidToken()
         device = await self.get(unverified_kid(assertion))
         if device is None:
             raise InvalidToken("unknown device")
-        await verify_device_jwt(self.db, self.settings, device, assertion)
-        return device
+        claims = await verify_device_jwt(self.db, self.settings, device, assertion, consume=False)
+        return device, spent(device, claims)
 
     async def get(self, device_id: str) -> Device | None:
         return await repository.get(self.db.sql, device_id)

@@ -204,6 +204,31 @@ def test_bad_decisions_are_refused_and_change_nothing(admin, http, server, alice
     assert request_status(server, other.id) == "pending"
 
 
+def test_a_device_assertion_spent_on_a_decision_cannot_be_replayed(
+    admin, http, server, alice, client
+):
+    # The decision route spends its device assertion in the write that records the decision;
+    # it is spent all the same.
+    device = enroll_new_device(admin, http, server.url, alice["id"])
+    first, _ = start_request(server, client["client_id"], alice["id"])
+    second, _ = start_request(server, client["client_id"], alice["id"])
+    headers = device.auth()
+    body = {"decision_jwt": device.decision_jwt(first.id, "deny")}
+    assert (
+        http.post(
+            f"/devices/me/requests/{first.id}/decision", json=body, headers=headers
+        ).status_code
+        == 200
+    )
+    again = {"decision_jwt": device.decision_jwt(second.id)}
+    replayed = http.post(f"/devices/me/requests/{second.id}/decision", json=again, headers=headers)
+    _assert_refused(replayed, 401)
+    assert request_status(server, second.id) == "pending"
+    _assert_refused(http.get("/devices/me/requests", headers=headers))  # nor anywhere else
+    # The refused call changed nothing: with a fresh assertion the phone answers as usual.
+    assert device.decide(http, second.id).json()["status"] == "approved"
+
+
 def test_user_code_is_required_when_the_client_asked_for_it(admin, http, server, alice, client):
     admin.patch(f"/admin/users/{alice['id']}", json={"user_code": "7391"})
     device = enroll_new_device(admin, http, server.url, alice["id"])
