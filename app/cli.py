@@ -117,15 +117,19 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Development mode; prints an admin token if unset.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes on this port (PostgreSQL only; one per core is a start).",
+        ),
+    ] = 1,
 ) -> None:
     """Start the server (uvicorn). Migrations run at start."""
     import os
 
-    import uvicorn
-
-    from app.http.read_timeouts import bounded_http_protocol
+    from app import server
     from app.logging import configure_logging
-    from app.main import create_app
 
     if demo:
         os.environ.setdefault("BACKCHANNEL_ENVIRONMENT", "development")
@@ -136,24 +140,11 @@ def serve(
         get_settings.cache_clear()
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,  # ours is lean (app/http/middleware.py)
-        proxy_headers=True,
-        # How long a client may take to send a request, and how many may be open at once
-        # (docs/operations.md, "Security model").
-        http=bounded_http_protocol(settings.http_header_timeout, settings.http_body_timeout),
-        timeout_keep_alive=settings.http_keep_alive_timeout,
-        limit_concurrency=settings.http_max_connections,
-        ws_ping_interval=settings.ws_ping_interval,
-        ws_ping_timeout=settings.ws_ping_timeout,
-        # Frames over the headless limit get an error frame from the app; this protocol-level cap
-        # only bounds memory for frames far beyond it.
-        ws_max_size=max(1 << 20, settings.headless_max_frame_bytes),
-    )
+    try:
+        server.serve(settings, host, port, workers)
+    except server.WorkersNeedPostgres as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 # --- db ----------------------------------------------------------------------------------------

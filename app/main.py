@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import ctypes
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
+from starlette.types import Receive, Scope, Send
 
 from app import __version__
 from app.authorize.endpoints import router as authorize
@@ -15,10 +17,13 @@ from app.authorize.login import router as login
 from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.devices.admin_endpoints import router as admin_devices
+from app.devices.endpoints import STREAM_PATH as DEVICE_STREAM_PATH
 from app.devices.endpoints import router as devices
+from app.devices.endpoints import stream as device_stream
 from app.devices.web_authenticator import router as web_authenticator
 from app.discovery.endpoints import router as discovery
-from app.headless.endpoint import router as headless
+from app.headless.endpoint import PATH as HEADLESS_PATH
+from app.headless.endpoint import headless as headless_socket
 from app.health import router as health
 from app.http import errors
 from app.http.middleware import RequestGuard
@@ -31,6 +36,33 @@ from app.tokens.introspect import router as introspect
 from app.tokens.revoke import router as revoke
 from app.users.endpoints import router as admin_users
 from app.users.userinfo import router as userinfo
+
+
+def _release_startup_memory() -> None:
+    """Give back to the system what start-up (migrations, key generation) freed: glibc keeps
+    freed heap otherwise, and a server holding thousands of sockets counts every MiB."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+SocketHandler = Callable[[WebSocket, Services], Awaitable[None]]
+
+
+class App(FastAPI):
+    """FastAPI, with its long-lived WebSocket paths served ahead of the middleware and routing
+    stack: a socket keeps every frame of the stack it came through for as long as it is open,
+    and the headless flow is built to hold many (docs/performance.md). These handlers check
+    their own input and catch their own errors."""
+
+    sockets: dict[str, SocketHandler]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
+        if handler is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await handler(WebSocket(scope, receive, send), self.state.services)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
@@ -46,6 +78,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         worker = asyncio.create_task(outbox_worker(services)) if scheduler else None
         if scheduler:
             scheduler.start()
+        _release_startup_memory()
         try:
             yield
         finally:
@@ -57,7 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                     await worker
             await services.close()
 
-    app = FastAPI(
+    app = App(
         title="Backchannel",
         version=__version__,
         lifespan=lifespan,
@@ -65,6 +98,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         redoc_url=None,
         openapi_url=None,
     )
+    app.sockets = {HEADLESS_PATH: headless_socket, DEVICE_STREAM_PATH: device_stream}
     errors.install(app)
     app.add_middleware(RequestGuard, access_log=settings.access_log)
     for router in (
@@ -76,7 +110,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         revoke,
         introspect,
         userinfo,
-        headless,
         devices,
         web_authenticator,
         admin_clients,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -22,12 +23,14 @@ from app.keys.service import KeyStore
 from app.outbound import outbound_client
 from app.outbox.service import Outbox
 from app.push.effects import PhonePush
-from app.push.sender import FcmSender
 from app.settings import Settings
 from app.storage.db import Database
 from app.tokens.mint import TokenMinter
 from app.users.service import UserService
 from app.users.subject import SubjectService
+
+if TYPE_CHECKING:
+    from app.push.fcm import FcmSender
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Services:
     requests: RequestService
     devices: DeviceService
     qr: QrCodes
-    push: FcmSender | None
+    push: FcmSender | None  # only with FCM configured
     # Open headless sockets per client in this process (their cap is per process).
     headless_sockets: Counter[str] = field(default_factory=Counter)
     # What runs for the services' life: listeners that keep this process's caches true.
@@ -87,6 +90,8 @@ class Services:
         devices = DeviceService(db, settings)
         push = None
         if settings.fcm_credentials_file:
+            from app.push.fcm import FcmSender  # heavy: only when configured
+
             push = FcmSender(settings.fcm_credentials_file, settings.fcm_endpoint)
             PhonePush(push, devices, requests).install(outbox)
         services = cls(

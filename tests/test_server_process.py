@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.logging import redact
+from tests.support.ciba import CibaClient, Phone, long_poll_while
 from tests.support.process import BIN, served_process
 
 ADMIN = "process-admin-token-0123456789abcdefghijkl"
@@ -158,3 +159,55 @@ def test_half_sent_requests_are_dropped_after_the_timeouts(impatient):
     assert _closed_within(impatient, b"", seconds=4)
     # A whole request is answered as ever.
     assert httpx.get(f"http://{impatient}/healthz").status_code == 200
+
+
+def test_several_workers_are_refused_on_sqlite_with_the_reason(process_env, tmp_path):
+    never = tmp_path / "never.db"
+    process_env = {**process_env, "BACKCHANNEL_DATABASE_URL": f"sqlite:///{never}"}
+    result = subprocess.run(
+        [str(BIN), "serve", "--port", str(_free_port()), "--workers", "2"],
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--workers needs PostgreSQL" in result.stderr
+    assert not never.exists()
+
+
+def test_two_workers_on_postgresql_serve_one_port_and_share_their_events(process_env, db_kind):
+    if db_kind != "postgresql":
+        pytest.skip("several workers run on PostgreSQL only (the SQLite refusal is tested above)")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**process_env, "BACKCHANNEL_ISSUER": url, "BACKCHANNEL_RATE_LIMIT_PER_USER": "100"}
+    with (
+        served_process(env, port, None, "--workers", "2") as proc,
+        httpx.Client(base_url=url, timeout=10) as http,
+        httpx.Client(
+            base_url=url, timeout=10, headers={"Authorization": f"Bearer {ADMIN}"}
+        ) as admin,
+    ):
+        assert len(_workers(proc.pid)) == 2
+        phone = Phone.enroll(admin, http, url, "wanda")
+        client = CibaClient.register(admin, http)
+        # Each long poll and decision lands on whichever worker accepts it: a decision made in
+        # one worker must wake a poll waiting in the other, every time.
+        for _ in range(6):
+            auth_req_id = client.start(login_hint="wanda")
+            answer, after = long_poll_while(client, auth_req_id, phone.answer)
+            assert answer.status_code == 200, answer.text
+            assert after < 1.0
+
+
+def _workers(pid: int) -> list[int]:
+    """The server processes uvicorn's supervisor ``pid`` started (not its resource tracker)."""
+    out = subprocess.run(
+        ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line.split(None, 1) for line in out.stdout.strip().splitlines()]
+    return [int(child) for child, args in lines if "spawn_main" in args]

@@ -117,8 +117,10 @@ async def delete_device(device: DeviceDep, services: ServicesDep) -> Response:
     return Response(status_code=204)
 
 
-@router.websocket("/me/stream")
-async def stream(websocket: WebSocket, services: ServicesDep) -> None:
+STREAM_PATH = "/devices/me/stream"
+
+
+async def stream(websocket: WebSocket, services: Services) -> None:
     """New requests for the device's user in real time, and requests closed elsewhere.
 
     Frames sent: ``{"type": "requests", "requests": [...]}`` once, then ``{"type": "request",

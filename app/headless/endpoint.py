@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from app.ciba import params
@@ -39,12 +39,9 @@ from app.errors import (
 )
 from app.events import Subscription, request_topic
 from app.headless.messages import CLIENT_FRAME, Cancel, Start
-from app.http.deps import ServicesDep
 from app.http.untrusted_json import parse_json
 from app.services import Services
 from app.storage.types import utcnow
-
-router = APIRouter(tags=["headless"])
 
 PATH = "/headless"
 NORMAL, UNSUPPORTED, POLICY, TOO_BIG, TRY_LATER = 1000, 1003, 1008, 1009, 1013
@@ -60,8 +57,8 @@ class Refused(Exception):
         self.error, self.code = error, code
 
 
-@router.websocket(PATH)
-async def headless(websocket: WebSocket, services: ServicesDep) -> None:
+async def headless(websocket: WebSocket, services: Services) -> None:
+    """Served ahead of the routing stack (app/main.py ``App``)."""
     await websocket.accept()
     try:
         await Session(websocket, services).run()
@@ -82,7 +79,9 @@ class Session:
 
     async def run(self) -> None:
         try:
-            first = await asyncio.wait_for(self._frame(), self.settings.headless_start_timeout)
+            # A timeout scope, not wait_for: no task of its own for each socket that waits.
+            async with asyncio.timeout(self.settings.headless_start_timeout):
+                first = await self._frame()
         except TimeoutError:
             raise Refused(InvalidRequest("no start frame in time")) from None
         if not isinstance(first, Start):

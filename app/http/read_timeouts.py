@@ -10,6 +10,7 @@ open as long as they need). Built on uvicorn's httptools protocol, the one it pi
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -59,3 +60,20 @@ def bounded_http_protocol(header_timeout: float, body_timeout: float) -> type[as
                 self.transport.close()
 
     return BoundedHttpToolsProtocol
+
+
+class SettingsBoundedProtocol(HttpToolsProtocol):
+    """The protocol ``backchannel serve`` runs: the timeouts of this process's settings. A
+    class at module level, so that uvicorn can hand it to worker processes (``--workers``)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from app.settings import get_settings
+
+        settings = get_settings()
+        bounded = _bounded(settings.http_header_timeout, settings.http_body_timeout)
+        return bounded(*args, **kwargs)
+
+
+@functools.cache
+def _bounded(header_timeout: float, body_timeout: float) -> type[asyncio.Protocol]:
+    return bounded_http_protocol(header_timeout, body_timeout)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.main import create_app
+from app.server import uvicorn_options
 from app.services import Services
 from app.settings import Settings
 from app.storage.tables import metadata
@@ -62,13 +63,8 @@ class LiveServer:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = make_settings(url)
         app = create_app(settings)
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            lifespan="on",
-            ws_ping_interval=settings.ws_ping_interval,
-            ws_ping_timeout=settings.ws_ping_timeout,
-        )
+        # The options `backchannel serve` runs with (WebSocket protocol, limits, timeouts).
+        config = uvicorn.Config(app, lifespan="on", **uvicorn_options(settings))
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
