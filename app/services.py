@@ -82,6 +82,7 @@ class Services:
             bus,
             max_delay=settings.outbox_max_delay_seconds,
             max_attempts=settings.outbox_max_attempts,
+            endpoint_concurrency=settings.outbox_endpoint_concurrency,
         )
         requests = RequestService(db, bus, outbox)
         devices = DeviceService(db, settings)
