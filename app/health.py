@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.http.deps import ServicesDep
+from app.storage import outage
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("backchannel.health")
@@ -21,6 +22,6 @@ async def healthz(services: ServicesDep) -> JSONResponse:
         async with services.db.session() as session:
             await session.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
-        log.warning("health check failed", extra={"detail": type(exc).__name__})
+        outage.report(exc)  # one warning per outage, not one per probe
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -16,6 +16,7 @@ from app.authorize import cleanup
 from app.ciba import limits
 from app.outbox.dispatcher import Dispatcher
 from app.services import Services
+from app.storage import outage
 from app.storage.types import utcnow
 
 log = logging.getLogger("backchannel.jobs")
@@ -27,9 +28,12 @@ def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Aw
             result = await job()
             if result:
                 log.info("job done", extra={"job": name, "result": result})
-        except Exception:
+        except Exception as exc:
             # A failed run is logged and retried at the next interval; it must not stop the loop.
-            log.exception("job failed", extra={"job": name})
+            if outage.is_unavailable(exc):
+                outage.report(exc)  # once per outage, not once per job run
+            else:
+                log.exception("job failed", extra={"job": name})
 
     return run
 

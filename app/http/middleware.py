@@ -1,4 +1,5 @@
-"""The one middleware every request passes: refuse NUL in the URL, and a lean access log.
+"""The one middleware every request passes: refuse NUL in the URL, answer what no handler took
+(keeping the connection), and a lean access log.
 
 Pure ASGI (no ``BaseHTTPMiddleware``, which wraps every request in a task group and a streamed
 copy of the response): it only looks at the scope and the response's status.
@@ -13,7 +14,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import InvalidRequest
-from app.http.errors import render
+from app.http.errors import render, unexpected
 
 ACCESS_LOGGER = "backchannel.access"
 log = logging.getLogger(ACCESS_LOGGER)
@@ -43,11 +44,11 @@ class RequestGuard:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        if not self.access_log or scope["type"] != "http":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [500]
+        status = [0]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -56,8 +57,13 @@ class RequestGuard:
 
         try:
             await self.app(scope, receive, sending)
+        except Exception as exc:
+            if status[0]:
+                raise  # the answer is under way: nothing better to send
+            await unexpected(exc, scope["path"])(scope, receive, sending)
         finally:
-            _access(scope, status[0], started)
+            if self.access_log:
+                _access(scope, status[0] or 500, started)
 
 
 def _path_is_utf8(raw_path: bytes | None) -> bool:

@@ -18,6 +18,7 @@ import logging
 from app.events import OUTBOX_TOPIC
 from app.outbox.models import OutboxMessage
 from app.outbox.service import RENEW_EVERY, Outbox
+from app.storage import outage
 
 log = logging.getLogger("backchannel.outbox")
 
@@ -64,9 +65,11 @@ class Dispatcher:
     async def _guarded_fill(self) -> None:
         try:
             await self.fill()
-        except Exception:
-            # The database may be down: logged once per look, retried at the next interval.
-            log.warning("outbox dispatch failed; retrying", exc_info=True)
+        except Exception as exc:  # retried at the next interval
+            if outage.is_unavailable(exc):
+                outage.report(exc)
+            else:
+                log.exception("outbox dispatch failed; retrying")
 
     async def fill(self) -> None:
         """Claim due messages into the free slots and start each delivery."""
@@ -99,5 +102,8 @@ class Dispatcher:
                 continue
             try:
                 await self.outbox.renew(messages)
-            except Exception:
-                log.warning("outbox lease renewal failed", exc_info=True)
+            except Exception as exc:  # the next renewal may work; the leases last longer
+                if outage.is_unavailable(exc):
+                    outage.report(exc)
+                else:
+                    log.exception("outbox lease renewal failed")
