@@ -75,6 +75,7 @@ def test_a_slow_endpoint_gets_its_push_once_and_delays_no_other_client(server, r
         )
         phone.answer("approve")
         wait_for(lambda: slow.requests)  # the push is in flight, held for SLOW seconds
+        leased = _outbox_row(server, "ciba-push")["claimed_until"]
         beside = _ping_latencies(fast_client, phone, fast, 10)
         assert len(slow.requests) == 1 and time.monotonic() - slow.requests[0].received_at < SLOW
 
@@ -85,6 +86,9 @@ def test_a_slow_endpoint_gets_its_push_once_and_delays_no_other_client(server, r
         # Not a speed test: a ping held behind the slow delivery would wait seconds.
         assert max(beside) < max(1.0, 3 * max(alone))
 
+        time.sleep(max(0.0, slow.requests[0].received_at + 4 - time.monotonic()))
+        # The lease is renewed while the delivery runs: no other replica takes a slow one over.
+        assert _outbox_row(server, "ciba-push")["claimed_until"] > leased
         wait_for(lambda: _outbox_row(server, "ciba-push")["status"] == "done", timeout=SLOW + 5)
         time.sleep(1.5)  # room for a wrong second attempt (the first retry is due within 1 s)
     assert len(slow.requests) == 1
