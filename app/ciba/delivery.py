@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.ciba.tokens import redeem
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
@@ -169,6 +170,7 @@ class ClientNotifications:
             else:
                 gate.succeeded(target)  # it answered: alive, even if it refused
         if 200 <= code < 300:
+            metrics.client_knows(request.mode, request.decided_at)
             return
         if code >= 500 or code in RETRY_STATUSES:
             raise Retry(f"the notification endpoint answered {code}")

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
+from app import metrics
 from app.errors import (
     BASIC_CHALLENGE,
     Conflict,
@@ -17,6 +18,7 @@ from app.errors import (
     OAuthError,
     ServerError,
     TemporarilyUnavailable,
+    TooManyRequests,
     error_text,
 )
 from app.http.pages import ErrorPage, error_page
@@ -37,6 +39,8 @@ def render(exc: OAuthError) -> JSONResponse:
 
 async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
+    if isinstance(exc, TooManyRequests):
+        metrics.RATE_LIMITED.labels(getattr(request.scope.get("route"), "path", "unmatched")).inc()
     log.info(
         "request refused",
         extra={"path": request.url.path, "error": exc.error, "detail": exc.detail},

@@ -106,6 +106,7 @@ class Outbox:
         self.max_attempts = max_attempts
         self.gate = EndpointGate(endpoint_concurrency)
         self.on_nudge: Callable[[], None] = lambda: None  # set by the dispatcher
+        self.in_flight = 0  # deliveries running in this process (for /metrics)
 
     def register(self, kind: str, handler: Handler, on_dead: DeadHandler | None = None) -> None:
         self.handlers[kind] = handler
@@ -153,6 +154,7 @@ class Outbox:
         error: str | None = None
         delay: float | None = None
         _delivering.set(message.id)
+        self.in_flight += 1
         try:
             if handler is None:
                 raise GiveUp(f"no handler for {message.kind}")
@@ -167,6 +169,8 @@ class Outbox:
             outcome, error = Delivery.PENDING, str(exc) or type(exc).__name__
             if not isinstance(exc, Retry):
                 log.exception("outbox handler failed", extra={"kind": message.kind})
+        finally:
+            self.in_flight -= 1
         await self._record(message, outcome, error, delay)
 
     async def _record(

@@ -89,6 +89,8 @@ def test_a_database_outage_answers_503_keeps_connections_and_loses_no_login(rela
     assert all(a[3] and int(a[3]) > 0 for a in answers)
     status, _, _ = kept.request("GET", "/healthz")
     assert status == 503
+    status, _, ready = kept.request("GET", "/readyz")
+    assert (status, ready["database"]) == (503, "unreachable")
 
     with connect(server.url.replace("http://", "ws://") + "/headless") as ws:
         ws.send(
@@ -115,7 +117,7 @@ def test_a_database_outage_answers_503_keeps_connections_and_loses_no_login(rela
     relay.restore()
     restored = time.monotonic()
     kept = KeptAlive(server.url)  # the old one idled past the keep-alive timeout meanwhile
-    wait_for(lambda: kept.request("GET", "/healthz")[0] == 200, timeout=20)
+    wait_for(lambda: kept.request("GET", "/readyz")[0] == 200, timeout=20)
     status, _, tokens = kept.request(*calls[1][:2], **calls[1][2])
     recovered = time.monotonic() - restored
     print(
