@@ -2,8 +2,9 @@
 
 - ``GET /healthz`` (liveness): 200 while the database answers, 503 when it does not.
 - ``GET /readyz`` (readiness, for load balancers): 200 when this process should get traffic: the
-  database answers, its schema is at this code's migration head, and (PostgreSQL) the event
-  listener is connected, so decisions taken on other replicas reach sockets held here.
+  database answers, its schema is at this code's migration head (or past it, mid rolling
+  upgrade), and (PostgreSQL) the event listener is connected, so decisions taken on other
+  replicas reach sockets held here.
 - ``GET /metrics``: Prometheus exposition (app/metrics.py), behind the admin token.
 """
 
@@ -53,9 +54,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         outage.report(exc)
         checks["database"], checks["migrations"] = "unreachable", "unknown"
     else:
-        if row is None or row["version_num"] != _head(services.settings.database_url):
-            checks["migrations"] = "behind" if row else "missing"
-    ready = all(value == "ok" for value in checks.values())
+        checks["migrations"] = _schema(row["version_num"] if row else None, services)
+    ready = all(value in ("ok", "ahead") for value in checks.values())
     body = {"status": "ready" if ready else "unavailable", **checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -65,10 +65,25 @@ async def prometheus(services: ServicesDep) -> Response:
     return Response(await metrics.render(services), media_type=metrics.CONTENT_TYPE)
 
 
+def _schema(revision: str | None, services: Services) -> str:
+    """``ok`` at this code's head; ``behind`` on an older revision (this code needs a migration
+    first); ``ahead`` on a revision this code does not know: a newer replica migrated during a
+    rolling upgrade. Migrations only add (docs/deployment.md), so older code still works there
+    and stays ready; otherwise a rolling upgrade would take every old replica out at once."""
+    if revision is None:
+        return "missing"
+    head, known = _revisions(services.settings.database_url)
+    if revision == head:
+        return "ok"
+    return "behind" if revision in known else "ahead"
+
+
 @cache
-def _head(database_url: str) -> str | None:
-    """The newest migration this code knows (read from the scripts once)."""
-    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+def _revisions(database_url: str) -> tuple[str | None, frozenset[str]]:
+    """This code's newest migration and all it knows (read from the scripts once)."""
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+    known = frozenset(script.revision for script in scripts.walk_revisions())
+    return scripts.get_current_head(), known
 
 
 def _listening(services: Services) -> bool:
