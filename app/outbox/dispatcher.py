@@ -1,12 +1,14 @@
 """The outbox dispatcher: deliveries run continuously, each on its own, under one overall cap.
 
 There are no batches: a delivery starts the moment it is claimed and settles on its own, so a
-slow endpoint holds one slot, never the others' turn. A nudge (a commit that staged messages, in
-this process or, over the event bus, in another replica) claims due rows at once, up to the free
-slots; a finishing delivery frees its slot and, if the last claim filled every slot, claims more.
-Between nudges the dispatcher looks for retries that fell due every ``interval`` seconds with a
-read (no write while idle). While deliveries run, their leases are renewed every
-``RENEW_EVERY`` seconds so no other replica takes over a delivery that is merely slow.
+slow endpoint holds one slot, never the others' turn. A nudge (a commit in this process that
+staged messages) claims due rows at once, up to the free slots; a finishing delivery frees its
+slot and, if the last claim filled every slot, claims more. Nudges stay in their process: the
+replica that committed the change delivers it (no NOTIFY per commit, no empty claim on every
+other replica). Between nudges the dispatcher looks for retries that fell due, and for rows a
+saturated or dead replica left, every ``interval`` seconds with a read (no write while idle).
+While deliveries run, their leases are renewed every ``RENEW_EVERY`` seconds so no other
+replica takes over a delivery that is merely slow.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 
-from app.events import OUTBOX_TOPIC
 from app.outbox.models import OutboxMessage
 from app.outbox.service import RENEW_EVERY, Outbox
 from app.storage import outage
@@ -40,27 +41,18 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Deliver until cancelled; starts with whatever a restart left due."""
-        async with self.outbox.bus.subscribe([OUTBOX_TOPIC]) as nudges:
-            helpers = [
-                asyncio.create_task(self._forward(nudges)),
-                asyncio.create_task(self._renew_leases()),
-            ]
-            self._nudged = True
-            try:
-                while True:
-                    self._wake.clear()
-                    await self._guarded_fill()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.interval)
-            finally:
-                for task in [*helpers, *self.running]:
-                    task.cancel()
-                await asyncio.gather(*helpers, *self.running, return_exceptions=True)
-
-    async def _forward(self, nudges: object) -> None:
-        while True:
-            await nudges.get()  # type: ignore[attr-defined]
-            self.nudge()
+        renewer = asyncio.create_task(self._renew_leases())
+        self._nudged = True
+        try:
+            while True:
+                self._wake.clear()
+                await self._guarded_fill()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+        finally:
+            for task in [renewer, *self.running]:
+                task.cancel()
+            await asyncio.gather(renewer, *self.running, return_exceptions=True)
 
     async def _guarded_fill(self) -> None:
         try:

@@ -20,7 +20,6 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.events import OUTBOX_TOPIC, EventBus
 from app.logging import redact
 from app.outbox import repository
 from app.outbox.gate import Defer, EndpointGate
@@ -90,7 +89,6 @@ class Outbox:
     def __init__(
         self,
         db: Database,
-        bus: EventBus,
         *,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
@@ -98,7 +96,6 @@ class Outbox:
         endpoint_concurrency: int = 8,
     ) -> None:
         self.db = db
-        self.bus = bus
         self.handlers: dict[str, Handler] = {}
         self.dead_handlers: dict[str, DeadHandler] = {}
         self.base_delay = base_delay
@@ -114,9 +111,11 @@ class Outbox:
             self.dead_handlers[kind] = on_dead
 
     def nudge(self) -> None:
-        """Tell the dispatchers there is work; call after committing new messages."""
-        self.on_nudge()  # this process's dispatcher starts at once
-        self.bus.publish(OUTBOX_TOPIC, {})
+        """Tell this process's dispatcher there is work; call after committing new messages.
+        Other replicas are not told (no NOTIFY per commit, no empty claim on each of them):
+        the committing process delivers, and when it is saturated or dies the others find
+        the rows at their next look."""
+        self.on_nudge()
 
     @staticmethod
     async def add(tx: Tx, messages: list[OutboxMessage]) -> None:
