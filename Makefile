@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint docs browser interop
+.PHONY: install serve test lint docs browser interop nginx
 
 # Re-install whenever the dependencies change.
 $(STAMP): pyproject.toml
@@ -34,6 +34,16 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+# The load-balanced deployment test runs docker/nginx/nginx.conf with Debian's nginx in front of
+# two live replicas (tests/operations/test_load_balanced.py).
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light \
+	  || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends nginx-light)
+
+nginx: $(NGINX)
+
 # The interop tests drive a live server with the client libraries pinned in
 # tests/interop/package-lock.json. No node or npm is an error, never a skipped suite.
 INTEROP := tests/interop
@@ -45,7 +55,7 @@ $(INTEROP)/node_modules/.installed: $(INTEROP)/package.json $(INTEROP)/package-l
 
 interop: $(INTEROP)/node_modules/.installed
 
-test: lint browser interop
+test: lint browser interop nginx
 	$(BIN)/pytest
 
 docs: install

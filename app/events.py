@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import psycopg
 
+from app import metrics
+
 log = logging.getLogger("backchannel.events")
 
 MAX_NOTIFY_BYTES = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
@@ -136,19 +138,30 @@ class PostgresBus:
     def subscribe(self, topics: Iterable[str]) -> Any:
         return self.local.subscribe(topics)
 
+    @property
+    def connected(self) -> bool:
+        """The LISTEN connection is up (for /readyz): other replicas' events reach us."""
+        return self._listening.is_set()
+
     async def _listen(self) -> None:
         async with await self._connect() as conn:
             await conn.execute(f"LISTEN {self.CHANNEL}")
             self._listening.set()
-            async for notify in conn.notifies():
-                try:
-                    message = json.loads(notify.payload)
-                    origin, topic, event = message["origin"], message["topic"], message["event"]
-                except (ValueError, TypeError, KeyError):
-                    log.warning("ignored a malformed notification on %s", self.CHANNEL)
-                    continue
-                if origin != self.origin and isinstance(event, dict):
-                    self.local.publish(str(topic), event)
+            try:
+                await self._receive(conn)
+            finally:
+                self._listening.clear()
+
+    async def _receive(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        async for notify in conn.notifies():
+            try:
+                message = json.loads(notify.payload)
+                origin, topic, event = message["origin"], message["topic"], message["event"]
+            except (ValueError, TypeError, KeyError):
+                log.warning("ignored a malformed notification on %s", self.CHANNEL)
+                continue
+            if origin != self.origin and isinstance(event, dict):
+                self.local.publish(str(topic), event)
 
     async def _send(self) -> None:
         async with await self._connect() as conn:
@@ -175,5 +188,6 @@ class PostgresBus:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.LISTENER_RECONNECTS.inc()
                 log.warning("event bus connection lost; reconnecting", exc_info=True)
                 await asyncio.sleep(1)

@@ -149,6 +149,9 @@ async def pinned_request(
                 method,
                 parts._replace(netloc=netloc).geturl(),
                 headers=headers,
+                # httpx's own timeouts (5 s by default) would end a peer's answer before the
+                # deadline the caller promised it: the deadline alone bounds the call.
+                timeout=httpx.Timeout(deadline),
                 extensions={"sni_hostname": host},
                 **kwargs,
             )

@@ -14,8 +14,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app import ratelimit, replay
 from app.authorize import cleanup
 from app.ciba import limits
-from app.events import OUTBOX_TOPIC
+from app.outbox.dispatcher import Dispatcher
 from app.services import Services
+from app.storage import outage
 from app.storage.types import utcnow
 
 log = logging.getLogger("backchannel.jobs")
@@ -27,9 +28,12 @@ def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Aw
             result = await job()
             if result:
                 log.info("job done", extra={"job": name, "result": result})
-        except Exception:
+        except Exception as exc:
             # A failed run is logged and retried at the next interval; it must not stop the loop.
-            log.exception("job failed", extra={"job": name})
+            if outage.is_unavailable(exc):
+                outage.report(exc)  # once per outage, not once per job run
+            else:
+                log.exception("job failed", extra={"job": name})
 
     return run
 
@@ -49,7 +53,6 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         ("purge_rate_events", lambda: ratelimit.purge_expired(services.db), purge),
         ("purge_rate_counts", lambda: limits.purge_expired(services.db, utcnow()), purge),
         ("expire_requests", services.requests.expire_overdue, 1),
-        ("deliver_outbox", services.outbox.drain, services.settings.outbox_interval_seconds),
     ]
     for name, job, seconds in jobs:
         scheduler.add_job(
@@ -65,9 +68,12 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
 
 
 async def outbox_worker(services: Services) -> None:
-    """Deliver new outbox messages the moment a commit announces them (no polling)."""
-    async with services.bus.subscribe([OUTBOX_TOPIC]) as nudges:
-        await _guarded("deliver_outbox", services.outbox.drain)()  # whatever a restart left
-        while True:
-            await nudges.get()
-            await _guarded("deliver_outbox", services.outbox.drain)()
+    """Deliver outbox messages the moment a commit announces them, and retries as they fall due
+    (app/outbox/dispatcher.py)."""
+    settings = services.settings
+    dispatcher = Dispatcher(
+        services.outbox,
+        concurrency=settings.outbox_concurrency,
+        interval=settings.outbox_interval_seconds,
+    )
+    await dispatcher.run()

@@ -82,9 +82,9 @@ class Services:
         clients = ClientService(db, settings, bus)
         outbox = Outbox(
             db,
-            bus,
             max_delay=settings.outbox_max_delay_seconds,
             max_attempts=settings.outbox_max_attempts,
+            endpoint_concurrency=settings.outbox_endpoint_concurrency,
         )
         requests = RequestService(db, bus, outbox)
         devices = DeviceService(db, settings)

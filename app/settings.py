@@ -292,6 +292,20 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(
         20, gt=0, description="Attempts after which a message is recorded as dead."
     )
+    outbox_concurrency: int = Field(
+        64,
+        gt=0,
+        description="Deliveries (client notifications, phone pushes) one process runs at once. "
+        "Each runs on its own: a slow endpoint holds one of these slots, never the others' turn.",
+    )
+    outbox_endpoint_concurrency: int = Field(
+        8,
+        gt=0,
+        description="Deliveries one process runs at once to the same notification endpoint "
+        "(scheme, host, port); more wait a second or two, holding no slot meanwhile. After 5 "
+        "failures in a row an endpoint's deliveries pause (a circuit breaker; see "
+        "docs/operations.md).",
+    )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["json", "text"] = Field(
         "json", description="`json` (one object per line) or `text` for a terminal."

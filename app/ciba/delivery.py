@@ -8,7 +8,9 @@ Every delivery is an outbox message written in the transaction of the move that 
   a retried POST re-sends the same tokens). On denial or expiry: the error payload.
 
 POSTs go to the address the endpoint's host was checked to resolve to (app/outbound.py), carry
-``Authorization: Bearer <client_notification_token>``, follow no redirect, are retried with
+``Authorization: Bearer <client_notification_token>`` and ``Backchannel-Delivery-Id`` (the same
+on every repeat of one notification: delivery is at least once), wait ``TIMEOUT`` seconds for the
+answer, go through the endpoint's gate (app/outbox/gate.py), follow no redirect, are retried with
 backoff on network errors, 408, 429 and 5xx until the request expires (at least a minute), and
 are given up at once on 401/403 or other 4xx. A push given up on records ``transaction_failed``
 on the request.
@@ -21,10 +23,12 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.ciba.tokens import redeem
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
@@ -32,7 +36,7 @@ from app.decoupled.states import Status
 from app.errors import TokenAccessDenied
 from app.outbound import ResponseTooLarge, pinned_request
 from app.outbox.models import OutboxMessage
-from app.outbox.service import SEALED, GiveUp, Outbox, Retry, new_message
+from app.outbox.service import SEALED, GiveUp, Outbox, Retry, delivery_id, new_message
 from app.storage.sql import SessionTx, Tx
 from app.storage.types import utcnow
 
@@ -45,7 +49,8 @@ PING = "ciba-ping"
 PUSH_TOKENS = "ciba-push-tokens"
 PUSH = "ciba-push"
 MIN_DELIVERY_WINDOW = timedelta(minutes=1)
-TIMEOUT = 10.0
+TIMEOUT = 10.0  # docs/flows/ciba.md promises the endpoint this long to answer
+DELIVERY_ID_HEADER = "Backchannel-Delivery-Id"
 RETRY_STATUSES = frozenset({408, 429})
 
 ERRORS = {
@@ -136,24 +141,36 @@ class ClientNotifications:
         endpoint = client.meta.backchannel_client_notification_endpoint if client else None
         if client is None or not endpoint or not request.client_notification_token:
             raise GiveUp("the client has no notification endpoint any more")
-        try:
-            response = await pinned_request(
-                services.http,
-                "POST",
-                endpoint,
-                services.settings,
-                json=body,
-                headers={"Authorization": f"Bearer {request.client_notification_token}"},
-                deadline=TIMEOUT,
-            )
-            code = response.status_code
-        except ResponseTooLarge as exc:  # only the status matters here, not what came with it
-            code = exc.status_code
-        except ValueError as exc:
-            raise GiveUp(f"notification endpoint refused: {exc}") from None
-        except (httpx.HTTPError, OSError, TimeoutError) as exc:
-            raise Retry(f"{type(exc).__name__}: {exc}") from None
+        headers = {
+            "Authorization": f"Bearer {request.client_notification_token}",
+            DELIVERY_ID_HEADER: delivery_id(),
+        }
+        gate, target = services.outbox.gate, _target(endpoint)
+        with gate.enter(target):
+            try:
+                response = await pinned_request(
+                    services.http,
+                    "POST",
+                    endpoint,
+                    services.settings,
+                    json=body,
+                    headers=headers,
+                    deadline=TIMEOUT,
+                )
+                code = response.status_code
+            except ResponseTooLarge as exc:  # only the status matters, not what came with it
+                code = exc.status_code
+            except ValueError as exc:
+                raise GiveUp(f"notification endpoint refused: {exc}") from None
+            except (httpx.HTTPError, OSError, TimeoutError) as exc:
+                gate.failed(target)
+                raise Retry(f"{type(exc).__name__}: {exc}") from None
+            if code >= 500 or code in RETRY_STATUSES:
+                gate.failed(target)
+            else:
+                gate.succeeded(target)  # it answered: alive, even if it refused
         if 200 <= code < 300:
+            metrics.client_knows(request.mode, request.decided_at)
             return
         if code >= 500 or code in RETRY_STATUSES:
             raise Retry(f"the notification endpoint answered {code}")
@@ -162,6 +179,12 @@ class ClientNotifications:
                 f"the notification endpoint redirected ({code}); redirects are not followed"
             )
         raise GiveUp(f"the notification endpoint refused the notification ({code})")
+
+
+def _target(endpoint: str) -> str:
+    """What the gate counts per: one server (scheme, host, port), whatever the path."""
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _give_up_at(request: AuthRequest) -> datetime:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.clients.metadata import CIBA
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
@@ -57,7 +58,11 @@ async def redeem(
             request.id, Status.DENIED, {"extra": reason}, from_=Status.APPROVED
         )
         raise
-    return body if moved is not None else None
+    if moved is None:
+        return None
+    if not push:  # a push client knows once the POST lands (app/ciba/delivery.py)
+        metrics.client_knows(request.mode, request.decided_at)
+    return body
 
 
 async def check_still_allowed(

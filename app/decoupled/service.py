@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.decoupled import repository
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status, sources
@@ -257,6 +258,7 @@ class RequestService:
         return expired
 
     def _announce(self, request: AuthRequest, what: str) -> None:
+        metrics.login(request.mode, "started" if what == "created" else what)
         event = {"event": what, "request_id": request.id, "status": request.status}
         self.bus.publish(request_topic(request.id), event)
         if request.user_id:

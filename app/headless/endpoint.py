@@ -4,14 +4,16 @@ Frames in: ``start`` (first, once), ``cancel``. Frames out: ``pending`` (with ``
 hint named the user), ``qr`` (the rotating code), ``scanned``, then ``tokens``, ``cancelled`` or
 ``error``, and a close with 1000. A protocol error gets an ``error`` frame with an OAuth code
 and a close with 1008 (1003 for a binary frame, 1009 for one over the size limit, 1013 when the
-client holds too many sockets). A headless request is a CIBA request whose result leaves through
-the socket: a socket that drops leaves it redeemable at /token with the CIBA grant.
+client holds too many sockets or the database is unreachable, 1011 on a server fault). A
+headless request is a CIBA request whose result leaves through the socket: a socket that drops
+leaves it redeemable at /token with the CIBA grant.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +33,7 @@ from app.errors import (
     InvalidGrant,
     InvalidRequest,
     OAuthError,
+    ServerError,
     TemporarilyUnavailable,
     TokenAccessDenied,
     TooManyRequests,
@@ -41,10 +44,13 @@ from app.events import Subscription, request_topic
 from app.headless.messages import CLIENT_FRAME, Cancel, Start
 from app.http.untrusted_json import parse_json
 from app.services import Services
+from app.storage import outage
 from app.storage.types import utcnow
 
+log = logging.getLogger("backchannel.headless")
+
 PATH = "/headless"
-NORMAL, UNSUPPORTED, POLICY, TOO_BIG, TRY_LATER = 1000, 1003, 1008, 1009, 1013
+NORMAL, UNSUPPORTED, POLICY, TOO_BIG, SERVER_ERROR, TRY_LATER = 1000, 1003, 1008, 1009, 1011, 1013
 # Events are hints: should one be lost (a replica's bus reconnecting), a waiting socket still
 # re-reads its request this often.
 RECHECK_SECONDS = 15.0
@@ -68,6 +74,17 @@ async def headless(websocket: WebSocket, services: Services) -> None:
             await websocket.close(refused.code)
     except WebSocketDisconnect:
         pass  # the request, if any, stays redeemable at /token
+    except Exception as exc:
+        # Say why before closing (an outage: try again later; anything else: our fault).
+        if outage.is_unavailable(exc):
+            outage.report(exc)
+            error, code = TemporarilyUnavailable("the database is unavailable"), TRY_LATER
+        else:
+            log.error("headless socket failed", exc_info=exc)
+            error, code = ServerError("the server met an unexpected condition"), SERVER_ERROR
+        with contextlib.suppress(Exception):
+            await websocket.send_json({"type": "error", **error.body()})
+            await websocket.close(code)
 
 
 class Session:

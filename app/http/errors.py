@@ -10,15 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
+from app import metrics
 from app.errors import (
     BASIC_CHALLENGE,
     Conflict,
     InvalidRequest,
     OAuthError,
     ServerError,
+    TemporarilyUnavailable,
+    TooManyRequests,
     error_text,
 )
 from app.http.pages import ErrorPage, error_page
+from app.storage import outage
 
 log = logging.getLogger("backchannel.errors")
 
@@ -39,6 +43,8 @@ _ROUTINE = frozenset({"authorization_pending"})
 
 async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
+    if isinstance(exc, TooManyRequests):
+        metrics.RATE_LIMITED.labels(getattr(request.scope.get("route"), "path", "unmatched")).inc()
     log.log(
         logging.DEBUG if exc.error in _ROUTINE else logging.INFO,
         "request refused",
@@ -72,8 +78,16 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return render(Conflict("the data changed while this request ran; try again"))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
+def unexpected(exc: Exception, path: str) -> JSONResponse:
+    """The answer to an exception no handler took (rendered by app/http/middleware.py, which
+    keeps the connection open: Starlette's own last-resort handler re-raises, and uvicorn then
+    drops the kept-alive connection and logs a second traceback). A database outage is a 503
+    with ``Retry-After``, said once per outage in the log; anything else is a 500, logged once."""
+    if outage.is_unavailable(exc):
+        outage.report(exc)
+        retry = {"Retry-After": str(outage.RETRY_AFTER_SECONDS)}
+        return render(TemporarilyUnavailable("the database is unavailable", headers=retry))
+    log.error("unhandled error", extra={"path": path}, exc_info=exc)
     return render(ServerError("the server met an unexpected condition"))
 
 
@@ -88,4 +102,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,4 +1,5 @@
-"""The one middleware every request passes: refuse NUL in the URL, and a lean access log.
+"""The one middleware every request passes: refuse NUL in the URL, answer what no handler took
+(keeping the connection), count it for /metrics, and a lean access log.
 
 Pure ASGI (no ``BaseHTTPMiddleware``, which wraps every request in a task group and a streamed
 copy of the response): it only looks at the scope and the response's status.
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.errors import InvalidRequest
-from app.http.errors import render
+from app.http.errors import render, unexpected
 
 ACCESS_LOGGER = "backchannel.access"
 log = logging.getLogger(ACCESS_LOGGER)
@@ -43,11 +46,11 @@ class RequestGuard:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        if not self.access_log or scope["type"] != "http":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [500]
+        status = [0]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -56,8 +59,15 @@ class RequestGuard:
 
         try:
             await self.app(scope, receive, sending)
+        except Exception as exc:
+            if status[0]:
+                raise  # the answer is under way: nothing better to send
+            await unexpected(exc, scope["path"])(scope, receive, sending)
         finally:
-            _access(scope, status[0], started)
+            elapsed = time.perf_counter() - started
+            _count(scope, status[0] or 500, elapsed)
+            if self.access_log:
+                _access(scope, status[0] or 500, elapsed)
 
 
 def _path_is_utf8(raw_path: bytes | None) -> bool:
@@ -73,13 +83,25 @@ def _path_is_utf8(raw_path: bytes | None) -> bool:
     return True
 
 
-def _access(scope: Scope, status: int, started: float) -> None:
+def _count(scope: Scope, status: int, elapsed: float) -> None:
+    """One counter increment and one histogram observation, labelled by the route's template
+    (``/admin/clients/{client_id}``), never the raw path: the label sets stay bounded."""
+    route = scope.get("route")
+    key = (getattr(route, "path", None) or "unmatched", scope["method"], status)
+    children = _children.get(key)
+    if children is None:  # once per route, method and status: labels() takes a lock
+        children = _children[key] = (
+            metrics.REQUESTS.labels(key[0], key[1], str(status)),
+            metrics.LATENCY.labels(key[0]),
+        )
+    children[0].inc()
+    children[1].observe(elapsed)
+
+
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _access(scope: Scope, status: int, elapsed: float) -> None:
     # The path only: query strings can carry credentials; paths here never do.
     if log.isEnabledFor(logging.INFO):
-        log.info(
-            "%s %s %d %.1fms",
-            scope["method"],
-            scope["path"],
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app import metrics
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
 from app.decoupled.states import Status
@@ -56,7 +57,10 @@ class PhonePush:
         try:
             await self.sender.send(device.push_token, request.id, ttl)
         except DeadToken as exc:
+            metrics.PUSH_RESULTS.labels(KIND, "dead_token").inc()
             await self.devices.mark_push_token_dead(device.id, device.push_token)
             raise GiveUp(f"push token dead: {exc}") from None
         except TransientPushError as exc:
+            metrics.PUSH_RESULTS.labels(KIND, "transient").inc()
             raise Retry(str(exc)) from None
+        metrics.PUSH_RESULTS.labels(KIND, "sent").inc()

@@ -378,6 +378,9 @@ class _PgTx:
         return [dict(row) for row in await cursor.fetchall()]
 
 
+POOL_WAIT_SECONDS = 5.0
+
+
 class PostgresDatabase(SqlDatabase):
     kind = "postgresql"
 
@@ -390,6 +393,10 @@ class PostgresDatabase(SqlDatabase):
             min_size=size,
             max_size=size,
             open=False,
+            # How long a request waits for a connection (psycopg's default is 30 s). While the
+            # database is down the pool has none to give: the request then fails in seconds and
+            # is answered 503 (app/storage/outage.py) instead of hanging.
+            timeout=POOL_WAIT_SECONDS,
             kwargs={"row_factory": dict_row, "autocommit": True},
         )
 

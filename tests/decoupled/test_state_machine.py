@@ -65,9 +65,7 @@ async def test_many_concurrent_transitions_on_separate_connections_have_one_winn
     dbs = [Database(database_url) for _ in range(8)]
     try:
         for db in dbs:
-            services = [
-                RequestService(db, InProcessBus(), Outbox(db, InProcessBus())) for db in dbs
-            ]
+            services = [RequestService(db, InProcessBus(), Outbox(db)) for db in dbs]
         targets = [Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.APPROVED] * 2
         results = await asyncio.gather(
             *(

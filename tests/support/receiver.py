@@ -29,6 +29,8 @@ class Receiver:
     requests: list[Recorded] = field(default_factory=list)
     responses: list[tuple[int, Any]] = field(default_factory=list)
     default: tuple[int, Any] = (200, {})
+    # Seconds to hold each request before answering: a slow notification endpoint.
+    delay: float = 0.0
 
     def next_response(self) -> tuple[int, Any]:
         return self.responses.pop(0) if self.responses else self.default
@@ -43,6 +45,8 @@ class Receiver:
                 body = self.read_body()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 receiver.requests.append(Recorded(self.command, self.path, headers, body))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.reply(*receiver.next_response())
 
             do_GET = do_POST = _handle
