@@ -75,7 +75,7 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+    def formatMessage(self, record: logging.LogRecord) -> str:
         line = super().formatMessage(record)
         extras = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in _extras(record).items())
         return f"{line} {extras}" if extras else line
