@@ -99,7 +99,8 @@ def test_on_a_terminal_each_new_code_is_drawn_over_the_last(rotating):
     controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
     env["BACKCHANNEL_CLIENT_SECRET"] = client.secret
-    command = [str(BIN), "headless-login", "--issuer", rotating.url, "--client-id", client.client_id]
+    command = [str(BIN), "headless-login", "--issuer", rotating.url]
+    command += ["--client-id", client.client_id]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=terminal)
     os.close(terminal)
     seen = b""
