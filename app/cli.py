@@ -145,7 +145,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     demo: Annotated[
-        bool, typer.Option(help="Development mode; prints an admin token if unset.")
+        bool,
+        typer.Option(
+            help="Demo mode: seeds a demo user and clients and serves the demo pages at / "
+            "(development settings; prints an admin token if unset)."
+        ),
     ] = False,
 ) -> None:
     """Start the server (uvicorn). Migrations run at start."""
@@ -158,12 +162,15 @@ def serve(
     from app.main import create_app
 
     if demo:
+        os.environ["BACKCHANNEL_DEMO"] = "true"
         os.environ.setdefault("BACKCHANNEL_ENVIRONMENT", "development")
+        os.environ.setdefault("BACKCHANNEL_LOG_FORMAT", "text")  # a person reads this terminal
         if not os.environ.get("BACKCHANNEL_ADMIN_TOKEN"):
             token = secrets.token_urlsafe(32)
             os.environ["BACKCHANNEL_ADMIN_TOKEN"] = token
             typer.echo(f"demo admin token (this run only): {token}", err=True)
-        get_settings.cache_clear()
+    _issuer_for(host, port)
+    get_settings.cache_clear()
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
@@ -184,6 +191,36 @@ def serve(
         # only bounds memory for frames far beyond it.
         ws_max_size=max(1 << 20, settings.headless_max_frame_bytes),
     )
+
+
+def _issuer_for(host: str, port: int) -> None:
+    """Unset, the issuer follows where the server listens (``--port 8100`` advertised ``:8000``
+    before); set, it is kept, with a word at start when it names another address — right behind
+    a proxy, a mistake otherwise."""
+    import os
+    from urllib.parse import urlsplit
+
+    # Every interface (0.0.0.0, ::) includes loopback: localhost is where a browser here finds it.
+    wildcard = ("127.0.0.1", "0.0.0.0", "::", "localhost", "")  # noqa: S104 - names, not a bind
+    local = "localhost" if host in wildcard else host
+    listening = f"http://{f'[{local}]' if ':' in local else local}:{port}"
+    get_settings.cache_clear()
+    settings = _settings()
+    configured = settings.issuer if "issuer" in settings.model_fields_set else None  # env, .env
+    if not configured:
+        os.environ["BACKCHANNEL_ISSUER"] = listening
+        return
+    parts = urlsplit(configured)
+    same_port = (parts.port or (443 if parts.scheme == "https" else 80)) == port
+    loopbacks = {"localhost", "127.0.0.1", "::1"}
+    same_host = parts.hostname == host or (parts.hostname in loopbacks and local == "localhost")
+    if not (same_port and same_host):
+        typer.echo(
+            f"note: BACKCHANNEL_ISSUER is {configured} but this server listens on {listening}; "
+            "that is right behind a proxy forwarding there, otherwise clients and phones are "
+            "sent to the wrong address",
+            err=True,
+        )
 
 
 # --- db ----------------------------------------------------------------------------------------
