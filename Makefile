@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint docs browser interop
+.PHONY: install serve test lint docs browser interop screenshots
 
 # Re-install whenever the dependencies change.
 $(STAMP): pyproject.toml
@@ -50,3 +50,7 @@ test: lint browser interop
 
 docs: install
 	$(BIN)/backchannel config docs > docs/configuration.md
+
+# The README's screenshots, taken by the Chromium tests that play the demo (tests/demo/).
+screenshots: install browser
+	BACKCHANNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/demo -q -p no:cacheprovider

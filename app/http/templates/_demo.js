@@ -37,6 +37,19 @@
     claims._alg = header.alg;
     return claims;
   }
+  // The ID token checked, then the profile from /userinfo with the access token (the ID token of
+  // a CIBA login carries the subject; names and contacts come by scope from /userinfo), which
+  // must name the same subject (OpenID Core §5.3.2).
+  async function identify(tokens, clientId) {
+    var claims = await verifyIdToken(tokens.id_token, clientId);
+    var info = await fetch("/userinfo", {headers: {Authorization: "Bearer " + tokens.access_token}});
+    if (info.ok) {
+      var profile = await info.json();
+      if (profile.sub !== claims.sub) { throw new Error("/userinfo names another subject"); }
+      claims = Object.assign({}, profile, claims);
+    }
+    return claims;
+  }
   // The verified identity as a small table; the raw token response folded away beneath it.
   function showIdentity(box, claims, response) {
     var rows = [["Name", claims.name], ["Username", claims.preferred_username],
