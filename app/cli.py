@@ -165,6 +165,8 @@ def serve(
         os.environ["BACKCHANNEL_DEMO"] = "true"
         os.environ.setdefault("BACKCHANNEL_ENVIRONMENT", "development")
         os.environ.setdefault("BACKCHANNEL_LOG_FORMAT", "text")  # a person reads this terminal
+        # One demo user tries every page: five requests per ten minutes would stop the tour.
+        os.environ.setdefault("BACKCHANNEL_RATE_LIMIT_PER_USER", "50")
         if not os.environ.get("BACKCHANNEL_ADMIN_TOKEN"):
             token = secrets.token_urlsafe(32)
             os.environ["BACKCHANNEL_ADMIN_TOKEN"] = token

@@ -9,6 +9,7 @@ is meant to show, and no page may be wider than its viewport."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +29,10 @@ DESKTOP = {"width": 1280, "height": 800}
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Iterator[LiveServer]:
     url, drop = _new_database(tmp_path_factory.mktemp("demo"))
-    settings = lambda issuer: make_settings(url, issuer=issuer, demo=True)  # noqa: E731
+    # Every test here asks Dana: more than the per-user push budget allows in ten minutes.
+    settings = lambda issuer: make_settings(  # noqa: E731
+        url, issuer=issuer, demo=True, rate_limit_per_user=100
+    )
     with LiveServer.start(settings) as server:
         yield server
     drop()
@@ -99,9 +103,14 @@ def test_the_agent_console_shows_the_verified_customer(demo, phone, desktop, sho
     card.wait_for()
     code = desktop.input_value("#binding")
     assert code in card.inner_text()  # the agent reads it aloud; the customer sees it
+    # Scopes in the login page's words, and the time left, ticking.
+    assert "your name and profile, your email address" in card.inner_text()
+    assert re.search(r"Expires in \d:\d\d", card.inner_text())
     if mode == "poll":
         _shot(phone, shots, "authenticator")
     phone.click(".approve")
+    phone.locator("#message.ok", has_text="Approved.").wait_for()  # success, styled as one
+    phone.locator("#empty", has_text="Nothing to approve.").wait_for()
     desktop.locator("#state", has_text="Approved").wait_for(timeout=20_000)
     assert "Verified: Dana Demo" in desktop.inner_text("#status")
     identity = desktop.inner_text("#identity")
