@@ -9,6 +9,7 @@ the reason these routes exist only in demo mode.
 
 from __future__ import annotations
 
+import io
 import secrets
 from typing import Any
 
@@ -98,8 +99,10 @@ async def qr(uri: str, services: ServicesDep) -> Response:
     """The till's rotating code as an image; only the server's own ``/qr/`` links."""
     if not uri.startswith(services.settings.issuer + "/qr/") or len(uri) > 500:
         raise InvalidRequest("uri must be one of this server's QR links")
-    svg = segno.make(uri, error="m").svg_inline(scale=8, border=2)
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    svg = io.BytesIO()  # a standalone document (with xmlns): an <img> shows nothing less
+    segno.make(uri, error="m").save(svg, kind="svg", scale=8, border=2)
+    headers = {"Cache-Control": "no-store"}
+    return Response(svg.getvalue(), media_type="image/svg+xml", headers=headers)
 
 
 @router.post("/demo/notify", status_code=204)

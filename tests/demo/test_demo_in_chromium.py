@@ -146,6 +146,7 @@ def test_the_till_is_paid_by_scanning_its_qr_with_the_phone(demo, phone, shots, 
     till.goto(demo.url + "/demo/terminal")
     till.click("#pay")
     till.locator("#qr").wait_for()
+    till.wait_for_function("document.getElementById('qr').naturalWidth > 0")  # drawn, not broken
     _shot(till, shots, "till")
     uri = parse_qs(urlsplit(till.locator("#qr").get_attribute("src") or "").query)["uri"][0]
     phone.goto(uri)  # what the phone's camera opens

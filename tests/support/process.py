@@ -17,12 +17,12 @@ BIN = Path(sys.executable).parent / "backchannel"
 
 @contextmanager
 def served_process(
-    env: dict[str, str], port: int, output: IO[Any] | None = None
+    env: dict[str, str], port: int, output: IO[Any] | None = None, *args: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start the server on ``port`` with ``env``; yields once /healthz answers."""
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)], env=env, stdout=output, stderr=output
+        [str(BIN), "serve", "--port", str(port), *args], env=env, stdout=output, stderr=output
     )
     try:
         deadline = time.monotonic() + 30
