@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint docs browser interop nginx
+.PHONY: install serve test lint docs browser interop nginx screenshots
 
 # Re-install whenever the dependencies change.
 $(STAMP): pyproject.toml
@@ -60,3 +60,7 @@ test: lint browser interop nginx
 
 docs: install
 	$(BIN)/backchannel config docs > docs/configuration.md
+
+# The README's screenshots, taken by the Chromium tests that play the demo (tests/demo/).
+screenshots: install browser
+	BACKCHANNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/demo -q -p no:cacheprovider

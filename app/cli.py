@@ -12,10 +12,11 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from app.clients.service import ClientService
 from app.errors import OAuthError
@@ -26,9 +27,18 @@ from app.storage.db import Database
 from app.users.service import UserService
 
 T = TypeVar("T")
+# The values the registration accepts, so --help lists them and typos fail before any work.
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+DeliveryMode = Literal["poll", "ping", "push"]
+SubjectType = Literal["public", "pairwise"]
 
+# Plain click help: rich's panels printed every flag as ``--help <bool>`` and cut long help
+# texts off at the terminal's width; click wraps them instead.
+HELP = {"rich_markup_mode": None, "context_settings": {"max_content_width": 100}}
 cli = typer.Typer(
-    help="Backchannel: an OpenID Provider for decoupled authentication.", no_args_is_help=True
+    help="Backchannel: an OpenID Provider for decoupled authentication.",
+    no_args_is_help=True,
+    **HELP,  # type: ignore[arg-type]
 )
 db_cli = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
 keys_cli = typer.Typer(help="Signing keys.", no_args_is_help=True)
@@ -88,10 +98,30 @@ def _print(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 
 
-def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    """Bring the schema up to date, then run ``work``; protocol errors exit 1 with their JSON."""
+def _database(settings: Settings, *, creates: bool) -> str:
+    """The database URL a command works on, said on stderr (a relative SQLite path depends on the
+    working directory). A command that only reads or changes what exists refuses to create an
+    empty SQLite file: from the wrong folder it would answer ``[]`` as if nothing were there."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database or "").resolve()
+        if not creates and not path.exists():
+            typer.echo(
+                f"no database at {path}: run this in the server's folder or set "
+                "BACKCHANNEL_DATABASE_URL (serve, db upgrade and the create commands make one)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        url = url.set(database=str(path))
+    typer.echo(f"database: {url.render_as_string(hide_password=True)}", err=True)
+    return settings.database_url
+
+
+def _run(work: Callable[[Database, Settings], Awaitable[T]], *, creates: bool = False) -> T:
+    """Bring the schema up to date, then run ``work``; protocol errors exit 1 with their JSON.
+    ``creates``: the command may make a new database (it writes something worth keeping)."""
     settings = _settings()
-    migrations.upgrade(settings.database_url)
+    migrations.upgrade(_database(settings, creates=creates))
 
     async def go() -> T:
         db = Database(settings.database_url, pool_size=1)
@@ -115,7 +145,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     demo: Annotated[
-        bool, typer.Option(help="Development mode; prints an admin token if unset.")
+        bool,
+        typer.Option(
+            help="Demo mode: seeds a demo user and clients and serves the demo pages at / "
+            "(development settings; prints an admin token if unset)."
+        ),
     ] = False,
     workers: Annotated[
         int,
@@ -132,12 +166,17 @@ def serve(
     from app.logging import configure_logging
 
     if demo:
+        os.environ["BACKCHANNEL_DEMO"] = "true"
         os.environ.setdefault("BACKCHANNEL_ENVIRONMENT", "development")
+        os.environ.setdefault("BACKCHANNEL_LOG_FORMAT", "text")  # a person reads this terminal
+        # One demo user tries every page: five requests per ten minutes would stop the tour.
+        os.environ.setdefault("BACKCHANNEL_RATE_LIMIT_PER_USER", "50")
         if not os.environ.get("BACKCHANNEL_ADMIN_TOKEN"):
             token = secrets.token_urlsafe(32)
             os.environ["BACKCHANNEL_ADMIN_TOKEN"] = token
             typer.echo(f"demo admin token (this run only): {token}", err=True)
-        get_settings.cache_clear()
+    _issuer_for(host, port)
+    get_settings.cache_clear()
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -147,27 +186,59 @@ def serve(
         raise typer.Exit(2) from None
 
 
+def _issuer_for(host: str, port: int) -> None:
+    """Unset, the issuer follows where the server listens (``--port 8100`` advertised ``:8000``
+    before); set, it is kept, with a word at start when it names another address — right behind
+    a proxy, a mistake otherwise."""
+    import os
+    from urllib.parse import urlsplit
+
+    # Every interface (0.0.0.0, ::) includes loopback: localhost is where a browser here finds it.
+    wildcard = ("127.0.0.1", "0.0.0.0", "::", "localhost", "")  # noqa: S104 - names, not a bind
+    local = "localhost" if host in wildcard else host
+    listening = f"http://{f'[{local}]' if ':' in local else local}:{port}"
+    get_settings.cache_clear()
+    settings = _settings()
+    configured = settings.issuer if "issuer" in settings.model_fields_set else None  # env, .env
+    if not configured:
+        os.environ["BACKCHANNEL_ISSUER"] = listening
+        return
+    parts = urlsplit(configured)
+    same_port = (parts.port or (443 if parts.scheme == "https" else 80)) == port
+    loopbacks = {"localhost", "127.0.0.1", "::1"}
+    same_host = parts.hostname == host or (parts.hostname in loopbacks and local == "localhost")
+    if not (same_port and same_host):
+        typer.echo(
+            f"note: BACKCHANNEL_ISSUER is {configured} but this server listens on {listening}; "
+            "that is right behind a proxy forwarding there, otherwise clients and phones are "
+            "sent to the wrong address",
+            err=True,
+        )
+
+
 # --- db ----------------------------------------------------------------------------------------
 
 
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Upgrade the schema (to the newest revision by default)."""
-    migrations.upgrade(_settings().database_url, revision)
-    typer.echo(f"schema at {migrations.current(_settings().database_url)}")
+    url = _database(_settings(), creates=True)
+    migrations.upgrade(url, revision)
+    typer.echo(f"schema at {migrations.current(url)}")
 
 
 @db_cli.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
     """Downgrade the schema. Downgrading past a revision drops the data its tables held."""
-    migrations.downgrade(_settings().database_url, revision)
-    typer.echo(f"schema at {migrations.current(_settings().database_url)}")
+    url = _database(_settings(), creates=False)
+    migrations.downgrade(url, revision)
+    typer.echo(f"schema at {migrations.current(url)}")
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Print the schema's current revision."""
-    typer.echo(migrations.current(_settings().database_url) or "empty")
+    typer.echo(migrations.current(_database(_settings(), creates=False)) or "empty")
 
 
 # --- keys --------------------------------------------------------------------------------------
@@ -231,17 +302,22 @@ def keys_reencrypt() -> None:
 # --- clients -----------------------------------------------------------------------------------
 
 
-def _load_metadata(metadata: str | None) -> dict[str, Any]:
+def _load_metadata(metadata: str | None, option: str = "--metadata") -> dict[str, Any]:
+    """A JSON object given inline or as ``@file.json``; errors name the ``option`` it came in."""
     if not metadata:
         return {}
-    text = Path(metadata[1:]).read_text() if metadata.startswith("@") else metadata
+    try:
+        text = Path(metadata[1:]).read_text() if metadata.startswith("@") else metadata
+    except OSError as exc:
+        typer.echo(f"{option}: cannot read {metadata[1:]}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
     try:
         data = json.loads(text)
     except ValueError:
-        typer.echo("--metadata must be JSON (or @file.json)", err=True)
+        typer.echo(f"{option} must be JSON (or @file.json)", err=True)
         raise typer.Exit(2) from None
     if not isinstance(data, dict):
-        typer.echo("--metadata must be a JSON object", err=True)
+        typer.echo(f"{option} must be a JSON object", err=True)
         raise typer.Exit(2)
     return data
 
@@ -253,16 +329,18 @@ def clients_create(
         list[str] | None, typer.Option(help="redirect_uris (repeatable)")
     ] = None,
     grant_type: Annotated[list[str] | None, typer.Option(help="grant_types (repeatable)")] = None,
-    auth_method: Annotated[str | None, typer.Option(help="token_endpoint_auth_method")] = None,
+    auth_method: Annotated[
+        AuthMethod | None, typer.Option(help="token_endpoint_auth_method")
+    ] = None,
     scope: Annotated[str | None, typer.Option(help="scope (space-separated)")] = None,
     delivery_mode: Annotated[
-        str | None, typer.Option(help="backchannel_token_delivery_mode")
+        DeliveryMode | None, typer.Option(help="backchannel_token_delivery_mode (CIBA)")
     ] = None,
     notification_endpoint: Annotated[
         str | None, typer.Option(help="backchannel_client_notification_endpoint")
     ] = None,
     jwks_uri: Annotated[str | None, typer.Option(help="jwks_uri")] = None,
-    subject_type: Annotated[str | None, typer.Option(help="public or pairwise")] = None,
+    subject_type: Annotated[SubjectType | None, typer.Option(help="subject_type")] = None,
     client_id: Annotated[str | None, typer.Option(help="choose the client_id")] = None,
     metadata: Annotated[
         str | None, typer.Option(help="more RFC 7591 metadata as JSON, or @file.json")
@@ -278,7 +356,7 @@ def clients_create(
         "jwks_uri": jwks_uri, "subject_type": subject_type, "client_id": client_id,
     }  # fmt: skip
     data.update({k: v for k, v in options.items() if v})
-    _print(_run(lambda db, s: ClientService(db, s).create(data)))
+    _print(_run(lambda db, s: ClientService(db, s).create(data), creates=True))
 
 
 @clients_cli.command("list")
@@ -330,14 +408,14 @@ def users_create(
     claims: Annotated[str | None, typer.Option(help="more standard claims as JSON")] = None,
 ) -> None:
     """Create a user."""
-    data = _load_metadata(claims)
+    data = _load_metadata(claims, "--claims")
     given = {"username": username, "email": email, "phone_number": phone_number, "name": name}
     data.update({k: v for k, v in given.items() if v})
 
     async def work(db: Database, settings: Settings) -> dict[str, Any]:
         return (await UserService(db).create(data)).view()
 
-    _print(_run(work))
+    _print(_run(work, creates=True))
 
 
 @users_cli.command("list")
@@ -377,7 +455,7 @@ def users_update(
     changes: Annotated[str, typer.Option(help="changes as JSON; null clears a field")],
 ) -> None:
     """Change a user (same rules as PATCH /admin/users/{id})."""
-    data = _load_metadata(changes)
+    data = _load_metadata(changes, "--changes")
 
     async def work(db: Database, settings: Settings) -> dict[str, Any]:
         found = await _user_by_ref(db, user)

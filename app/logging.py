@@ -57,12 +57,28 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name, value in vars(record).items():
-            if name not in _RESERVED and value is not None:
-                entry[name] = value
+        entry.update(_extras(record))
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """What a record carries beyond the message (``extra=``): a refusal's error and reason."""
+    return {k: v for k, v in vars(record).items() if k not in _RESERVED and v is not None}
+
+
+class TextFormatter(logging.Formatter):
+    """One line for a person: the message, then each extra as ``key=value``, as the JSON form
+    carries them (without them a refusal said only "request refused", never why)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        extras = " ".join(f"{k}={json.dumps(v, default=str)}" for k, v in _extras(record).items())
+        return f"{line} {extras}" if extras else line
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -71,7 +87,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -16,6 +16,8 @@ from app.authorize.endpoints import router as authorize
 from app.authorize.login import router as login
 from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
+from app.demo.pages import router as demo_pages
+from app.demo.startup import start_demo, stop_demo
 from app.devices.admin_endpoints import router as admin_devices
 from app.devices.endpoints import STREAM_PATH as DEVICE_STREAM_PATH
 from app.devices.endpoints import router as devices
@@ -25,6 +27,7 @@ from app.discovery.endpoints import router as discovery
 from app.headless.endpoint import PATH as HEADLESS_PATH
 from app.headless.endpoint import headless as headless_socket
 from app.health import router as health
+from app.home.endpoints import router as home
 from app.http import errors
 from app.http.middleware import RequestGuard
 from app.scheduler import build_scheduler, outbox_worker
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await asyncio.to_thread(upgrade, settings.database_url)
         services = await Services.start(settings)
         app.state.services = services
+        if settings.demo:
+            await start_demo(app, settings)
         scheduler = build_scheduler(services) if settings.scheduler_enabled else None
         worker = asyncio.create_task(outbox_worker(services)) if scheduler else None
         if scheduler:
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
+            await stop_demo(app)
             await services.close()
 
     app = App(
@@ -101,7 +107,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.sockets = {HEADLESS_PATH: headless_socket, DEVICE_STREAM_PATH: device_stream}
     errors.install(app)
     app.add_middleware(RequestGuard, access_log=settings.access_log)
+    if settings.demo:  # before ``home``: the demo's landing page answers ``/``
+        app.include_router(demo_pages)
     for router in (
+        home,
         discovery,
         authorize,
         login,

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="`development` relaxes the safety checks below (http issuer on any host, "
         "short admin token). Leave at `production` for anything reachable by others.",
     )
+    demo: bool = Field(
+        False,
+        description="Demo mode (`serve --demo` sets it): seeds a demo user and clients and serves "
+        "the landing page, agent console, till and demo shop under `/demo`. Never in production.",
+    )
     issuer: str = Field(
         "http://localhost:8000",
         description="The issuer URL. Every endpoint is served relative to it and discovery "

@@ -107,7 +107,9 @@ def test_cli_reports_bad_input_as_an_error(process_env):
         env=process_env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1
-    assert json.loads(result.stderr)["error"] == "invalid_client_metadata"
+    said, error = result.stderr.splitlines()[-2:]  # which database, then the error
+    assert said.startswith("database: ")
+    assert json.loads(error)["error"] == "invalid_client_metadata"
 
 
 def test_redaction_masks_credentials_in_every_shape():

@@ -44,6 +44,7 @@ from app.events import request_topic
 from app.http.deps import ServicesDep
 from app.http.forms import read_form
 from app.http.pages import ErrorPage, error_page, render
+from app.http.scope_words import SCOPE_WORDS
 from app.services import Services
 from app.storage.types import utcnow
 
@@ -51,14 +52,6 @@ router = APIRouter(tags=["login"])
 
 WAITING = ("choose", "phone", "scanned")
 KEEPALIVE_SECONDS = 15.0
-SCOPE_WORDS = {
-    "openid": "your identity",
-    "profile": "your name and profile",
-    "email": "your email address",
-    "phone": "your phone number",
-    "address": "your address",
-    "offline_access": "access while you are away",
-}
 ORIGIN = "origin"  # where the browser is (app/authorize/origin.py); shown on the phone
 DECOY = "decoy"  # marks a try that only looks like a push (see ask_phone)
 GONE = (

@@ -18,6 +18,14 @@ async def get(db: SqlDatabase, device_id: str) -> Device | None:
     )
 
 
+async def has_any(db: SqlDatabase, user_id: str) -> bool:
+    """Whether the user has enrolled at least one authenticator."""
+    row = await db.one(
+        "SELECT 1 AS one FROM devices WHERE user_id = :user_id LIMIT 1", {"user_id": user_id}
+    )
+    return row is not None
+
+
 async def pushable(tx: Tx, user_id: str) -> list[str]:
     """The user's devices with a live push token."""
     rows = await tx.all(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 
 from app.http.deps import ServicesDep
 from app.http.pages import render
+from app.http.scope_words import SCOPE_WORDS
 from app.services import Services
 
 router = APIRouter(tags=["devices"])
@@ -31,4 +32,6 @@ async def scanned(payload: str, services: ServicesDep) -> Response:
 def _page(services: Services) -> Response:
     issuer = services.settings.issuer
     websocket = "ws" + issuer.removeprefix("http")
-    return render("authenticator.html", issuer=issuer, connect_sources=[websocket])
+    return render(
+        "authenticator.html", issuer=issuer, connect_sources=[websocket], scope_words=SCOPE_WORDS
+    )

@@ -4,6 +4,7 @@ token response goes to stdout as JSON."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from typing import Any, TextIO
@@ -26,9 +27,33 @@ async def headless_login(
         return 1
 
 
-async def _login(issuer: str, start: dict[str, Any], out: TextIO, err: TextIO) -> int:
-    import segno
+class QrScreen:
+    """Shows the rotating code. On a terminal each new code is drawn over the last one (a 25-line
+    QR reprinted every rotation would scroll the screen away); elsewhere — a log, a pipe — only
+    the URL is written, once per code, since nobody scans a file."""
 
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.terminal = err.isatty()
+        self.drawn = 0  # lines of the code currently on screen
+
+    def show(self, uri: str) -> None:
+        if not self.terminal:
+            self.err.write(uri + "\n")
+            return
+        import segno
+
+        drawing = io.StringIO()
+        segno.make(uri, error="m").terminal(out=drawing, compact=True)
+        text = drawing.getvalue() + uri + "\n"
+        if self.drawn:  # back to the top of the previous code, and clear to the end of screen
+            self.err.write(f"\x1b[{self.drawn}F\x1b[J")
+        self.err.write(text)
+        self.drawn = text.count("\n")
+
+
+async def _login(issuer: str, start: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    screen = QrScreen(err)
     async with websockets.connect(websocket_url(issuer)) as ws:
         await ws.send(json.dumps({"type": "start", **start}))
         async for raw in ws:
@@ -38,10 +63,11 @@ async def _login(issuer: str, start: dict[str, Any], out: TextIO, err: TextIO) -
                 err.write(f"auth_req_id {frame['auth_req_id']} (redeemable at /token)\n")
                 err.write(f"waiting for approval (expires in {frame['expires_in']} s)\n")
             err.flush()
+            if kind == "pending" and "qr_uri" in frame:
+                err.write("scan with an enrolled authenticator (or open the URL on it):\n")
             if kind in ("pending", "qr") and "qr_uri" in frame:
-                err.write("scan with an enrolled authenticator:\n")
-                segno.make(frame["qr_uri"], error="m").terminal(out=err, compact=True)
-                err.write(frame["qr_uri"] + "\n")
+                screen.show(frame["qr_uri"])
+                err.flush()
             elif kind == "scanned":
                 err.write("scanned: approve on the phone\n")
             elif kind == "tokens":

@@ -178,6 +178,15 @@ def test_an_inactive_user_is_unknown(admin, client, phone):
     _refused(client.authorize(login_hint="carol"), "unknown_user_id")
 
 
+def test_a_user_without_an_authenticator_is_refused_at_once(admin, client, phone, server):
+    """Nobody could approve: the client hears so now, not after five minutes of polling."""
+    assert admin.post("/admin/users", json={"username": "dave"}).status_code == 201
+    before = _count_requests(server)
+    body = _refused(client.authorize(login_hint="dave"), "access_denied", 403)
+    assert "no enrolled authenticator" in body["error_description"]
+    assert _count_requests(server) == before  # no request was stored
+
+
 def test_ping_and_push_clients_must_send_a_well_formed_notification_token(
     admin, http, phone, server
 ):

@@ -173,6 +173,16 @@ def test_the_same_checks_as_bc_authorize(client, phone, server):
             assert _closed_with(ws) == 1008
 
 
+def test_a_user_without_an_authenticator_is_refused_at_once(admin, client, phone, server):
+    assert admin.post("/admin/users", json={"username": "ida"}).status_code == 201
+    with _ws(server) as ws:
+        ws.send(json.dumps(_start(client, login_hint="ida")))
+        error = _recv(ws, timeout=2)  # at once, not when the request would have expired
+        assert error["error"] == "access_denied"
+        assert "no enrolled authenticator" in error["error_description"]
+        assert _closed_with(ws) == 1008
+
+
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
