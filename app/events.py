@@ -26,6 +26,7 @@ from app import metrics
 log = logging.getLogger("backchannel.events")
 
 MAX_NOTIFY_BYTES = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
+NOTIFY_BATCH = 200  # events sent in one round trip, at most
 
 Event = dict[str, Any]
 
@@ -166,8 +167,16 @@ class PostgresBus:
     async def _send(self) -> None:
         async with await self._connect() as conn:
             while True:
-                message = await self._outgoing.get()
-                await conn.execute("SELECT pg_notify(%s, %s)", (self.CHANNEL, message))
+                # Whatever queued up while the last round trip ran goes in the next one: one
+                # statement, in order, however busy the process (two events per request).
+                messages = [await self._outgoing.get()]
+                while len(messages) < NOTIFY_BATCH and not self._outgoing.empty():
+                    messages.append(self._outgoing.get_nowait())
+                await conn.execute(
+                    "SELECT pg_notify(%s, m) FROM unnest(%s::text[]) WITH ORDINALITY AS u(m, n) "
+                    "ORDER BY n",
+                    (self.CHANNEL, messages),
+                )
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         # TCP keepalives: a link that dies silently (failover, NAT) is noticed within a minute

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, WebSocket
 from starlette.types import Receive, Scope, Send
 
-from app import __version__
+from app import __version__, features
 from app.authorize.endpoints import router as authorize
 from app.authorize.login import router as login
 from app.ciba.endpoints import router as ciba
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
         services = await Services.start(settings)
+        features.install(services)
         app.state.services = services
         if settings.demo:
             await start_demo(app, settings)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from app.ciba.delivery import ClientNotifications
 from app.clients.authentication import ClientAuthenticator
 from app.clients.jwks import ClientKeys
 from app.clients.service import ClientService
@@ -22,7 +21,6 @@ from app.keys.secrets import server_secret
 from app.keys.service import KeyStore
 from app.outbound import outbound_client
 from app.outbox.service import Outbox
-from app.push.effects import PhonePush
 from app.settings import Settings
 from app.storage.db import Database
 from app.tokens.mint import TokenMinter
@@ -93,7 +91,6 @@ class Services:
             from app.push.fcm import FcmSender  # heavy: only when configured
 
             push = FcmSender(settings.fcm_credentials_file, settings.fcm_endpoint)
-            PhonePush(push, devices, requests).install(outbox)
         services = cls(
             settings=settings,
             db=db,
@@ -111,7 +108,6 @@ class Services:
             qr=QrCodes(settings.issuer, settings.qr_rotation_seconds),
             push=push,
         )
-        ClientNotifications(services).install(outbox)
         services.background.append(asyncio.create_task(clients.forget_on_change()))
         return services
 

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,11 +37,9 @@ from app.errors import TokenAccessDenied
 from app.outbound import ResponseTooLarge, pinned_request
 from app.outbox.models import OutboxMessage
 from app.outbox.service import SEALED, GiveUp, Outbox, Retry, delivery_id, new_message
+from app.services import Services
 from app.storage.sql import SessionTx, Tx
 from app.storage.types import utcnow
-
-if TYPE_CHECKING:
-    from app.services import Services
 
 log = logging.getLogger("backchannel.ciba")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,12 +14,10 @@ from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.devices.models import Device
 from app.errors import TokenAccessDenied
+from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.response import Grant, issue_tokens
 from app.users.models import User
-
-if TYPE_CHECKING:
-    from app.services import Services
 
 # More work for the consuming transaction, given the minted token response.
 Then = Callable[[AsyncSession, AuthRequest, dict[str, Any]], Awaitable[None]]

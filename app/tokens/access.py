@@ -9,17 +9,15 @@ tokens carry it as ``grant_id``. Used by /userinfo, /introspect and /revoke.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 
 from app.errors import InvalidToken
 from app.replay import use_once, was_used
+from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.mint import GRANT_ID_CLAIM
-
-if TYPE_CHECKING:
-    from app.services import Services
 
 REVOKED = "revoked-access-tokens"
 REVOKED_GRANTS = "revoked-grants"

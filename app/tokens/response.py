@@ -10,18 +10,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clients.metadata import REFRESH_TOKEN
 from app.clients.models import Client
+from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.mint import Authentication
 from app.tokens.refresh import issue_refresh_token
-
-if TYPE_CHECKING:
-    from app.services import Services
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import jwt
 import pytest
 from sqlmodel import select
 
+from app import features
 from app.decoupled.service import NewRequest
 from app.decoupled.states import Status
 from app.devices.decisions import ACR, AMR
@@ -326,6 +327,7 @@ async def test_a_restart_between_approval_and_delivery_still_delivers(tmp_path: 
             await asyncio.to_thread(upgrade, url)
             # The first process approves (committing the delivery) and dies before delivering.
             services = await Services.start(_fast_outbox(url, "http://127.0.0.1:1"))
+            features.install(services)
             user = await services.users.create({"username": "restart"})
             await services.clients.create(
                 {

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from app import features
 from app.outbox.models import OutboxMessage
 from app.services import Services
 from app.storage.migrations import upgrade
@@ -144,6 +145,7 @@ async def test_a_restart_between_commit_and_delivery_loses_nothing(fcm, tmp_path
         await asyncio.to_thread(upgrade, url)
         # The first process commits a request (and its push) and dies before delivering.
         services = await Services.start(settings("http://127.0.0.1:1"))
+        features.install(services)
         user = await services.users.create({"username": "restart"})
         await services.clients.create(
             {

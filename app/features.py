@@ -1,0 +1,15 @@
+"""What each feature adds to the core once the process's services exist: the outbox messages a
+state move causes and the handlers that deliver them. The composition root (app/main.py) calls
+``install``; ``Services`` itself knows no feature (no feature module imports back into it)."""
+
+from __future__ import annotations
+
+from app.ciba.delivery import ClientNotifications
+from app.push.effects import PhonePush
+from app.services import Services
+
+
+def install(services: Services) -> None:
+    ClientNotifications(services).install(services.outbox)
+    if services.push is not None:  # FCM configured
+        PhonePush(services.push, services.devices, services.requests).install(services.outbox)
