@@ -56,7 +56,7 @@ class Services:
     @classmethod
     async def start(cls, settings: Settings, db: Database | None = None) -> Services:
         """Build every service; creates missing signing keys and server secrets."""
-        db = db or Database(settings.database_url)
+        db = db or Database(settings.database_url, pool_size=settings.database_pool_size)
         await db.open()
         box = SecretBox(
             settings.key_encryption_keys.get_secret_value()

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database. The default is an SQLite file in the working "
         "directory; use `postgresql+psycopg://user:password@host/db` in production.",
     )
+    database_pool_size: int = Field(
+        10,
+        gt=0,
+        le=200,
+        description="PostgreSQL connections each server process keeps for its request paths "
+        "(per worker with `--workers`; keep workers × this below the server's "
+        "`max_connections`).",
+    )
     admin_token: SecretStr | None = Field(
         None,
         description="Bearer token for the admin API. Unset disables the admin API "
