@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, WebSocket
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__, features
 from app.authorize.endpoints import router as authorize
 from app.authorize.login import router as login
+from app.ciba.endpoints import PATH as CIBA_PATH
+from app.ciba.endpoints import backchannel_authentication
 from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.demo.pages import router as demo_pages
@@ -29,12 +31,14 @@ from app.headless.endpoint import headless as headless_socket
 from app.health import router as health
 from app.home.endpoints import router as home
 from app.http import errors
+from app.http.direct import DirectRoutes
 from app.http.middleware import RequestGuard
 from app.scheduler import build_scheduler, outbox_worker
 from app.services import Services
 from app.settings import Settings, get_settings
 from app.storage.migrations import upgrade
 from app.tokens.endpoints import router as token
+from app.tokens.endpoints import token as token_endpoint
 from app.tokens.introspect import router as introspect
 from app.tokens.revoke import router as revoke
 from app.users.endpoints import router as admin_users
@@ -58,8 +62,14 @@ class App(FastAPI):
     their own input and catch their own errors."""
 
     sockets: dict[str, SocketHandler]
+    direct: DirectRoutes  # /token and /bc-authorize without the routing stack (app/http/direct.py)
+    guarded_direct: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.direct.match(scope):
+            scope["app"] = self
+            await self.guarded_direct(scope, receive, send)
+            return
         handler = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
         if handler is None:
             await super().__call__(scope, receive, send)
@@ -106,6 +116,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         openapi_url=None,
     )
     app.sockets = {HEADLESS_PATH: headless_socket, DEVICE_STREAM_PATH: device_stream}
+    app.direct = DirectRoutes(
+        {("POST", "/token"): token_endpoint, ("POST", CIBA_PATH): backchannel_authentication}
+    )
+    app.guarded_direct = RequestGuard(app.direct, access_log=settings.access_log)
     errors.install(app)
     app.add_middleware(RequestGuard, access_log=settings.access_log)
     if settings.demo:  # before ``home``: the demo's landing page answers ``/``

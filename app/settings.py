@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         gt=0,
         le=200,
         description="PostgreSQL connections each server process keeps for its request paths "
-        "(per worker with `--workers`; keep workers × this below the server's "
+        "(per worker with `--workers`; keep workers times this below the server's "
         "`max_connections`).",
     )
     admin_token: SecretStr | None = Field(

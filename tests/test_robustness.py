@@ -6,7 +6,9 @@ import random
 import string
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
+from app.storage.sql import IntegrityViolation
 from tests.conftest import ADMIN_TOKEN
 from tests.support.clients import JWT_BEARER
 
@@ -121,23 +123,44 @@ def test_nul_in_json_strings_is_invalid_request(admin):
     assert response.status_code == 400
 
 
-async def test_a_write_refused_by_a_constraint_is_a_conflict_not_a_500():
+REFUSED_WRITES = [
+    IntegrityError("INSERT …", {}, Exception("FOREIGN KEY constraint failed")),  # the ORM's
+    IntegrityViolation("FOREIGN KEY constraint failed"),  # app/storage/sql.py's
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSED_WRITES, ids=["orm", "plain-sql"])
+@pytest.mark.parametrize("direct", [False, True], ids=["routed", "direct"])
+async def test_a_write_refused_by_a_constraint_is_a_conflict_not_a_500(refusal, direct):
     """A row deleted by another request between a request's checks and its write (a client
-    removed mid-login, say) makes the database refuse the write: the answer is a 409."""
+    removed mid-login, say) makes the database refuse the write: the answer is a 409, on the
+    routed endpoints and on the direct ones (app/http/direct.py) alike."""
     import httpx
     from fastapi import FastAPI
-    from sqlalchemy.exc import IntegrityError
 
     from app.http import errors
+    from app.http.direct import DirectRoutes
+    from app.http.middleware import RequestGuard
+
+    async def write(*_: object) -> None:
+        raise refusal
+
+    async def routed() -> None:
+        raise refusal
 
     app = FastAPI()
     errors.install(app)
+    app.post("/write")(routed)
+    asgi: object = app
+    if direct:
+        app.state.services = None
+        routes = RequestGuard(DirectRoutes({("POST", "/write"): write}))  # type: ignore[dict-item]
 
-    @app.post("/write")
-    async def write() -> None:
-        raise IntegrityError("INSERT …", {}, Exception("FOREIGN KEY constraint failed"))
+        async def asgi(scope, receive, send):  # type: ignore[no-redef]
+            scope["app"] = app
+            await routes(scope, receive, send)
 
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=asgi, raise_app_exceptions=False)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.post("/write")
     assert response.status_code == 409

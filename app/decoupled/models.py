@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from app.storage.types import UTCDateTime, json_column, reference, utcnow
@@ -18,11 +18,6 @@ class AuthRequest(SQLModel, table=True):
     """One decoupled login, from the client's ask to the tokens (or the refusal)."""
 
     __tablename__ = "auth_requests"
-    # The rate limits count a client's and a user's recent requests (app/ciba/limits.py).
-    __table_args__ = (
-        Index("ix_auth_requests_client_recent", "client_id", "created_at"),
-        Index("ix_auth_requests_user_recent", "user_id", "created_at"),
-    )
 
     id: str = Field(
         primary_key=True, max_length=64, description="what devices see; not the auth_req_id"

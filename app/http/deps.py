@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from app.errors import InvalidRequest, InvalidToken, OAuthError
+from app.http.forms import read_body
 from app.http.untrusted_json import parse_json
 from app.services import Services
 
@@ -49,9 +50,7 @@ async def read_json(request: Request) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise InvalidRequest("the body must be application/json")
-    body = await request.body()
-    if len(body) > MAX_JSON_BYTES:
-        raise InvalidRequest("the request body is too large")
+    body = await read_body(request, MAX_JSON_BYTES)
     data = parse_json(body)
     if _has_nul(data):
         raise InvalidRequest("strings must not contain NUL characters")

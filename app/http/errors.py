@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +24,7 @@ from app.errors import (
 )
 from app.http.pages import ErrorPage, error_page
 from app.storage import outage
+from app.storage.sql import IntegrityViolation
 
 log = logging.getLogger("backchannel.errors")
 
@@ -96,9 +98,18 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     return error_page(exc.message, exc.status)
 
 
+# Each exception class we answer, and how; FastAPI's handlers and the direct routes
+# (app/http/direct.py) both use this table.
+HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    OAuthError: _oauth_error,
+    ErrorPage: _error_page,
+    RequestValidationError: _validation_error,
+    HTTPException: _http_error,
+    IntegrityError: _integrity_error,
+    IntegrityViolation: _integrity_error,
+}
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(OAuthError, _oauth_error)
-    app.add_exception_handler(ErrorPage, _error_page)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(IntegrityError, _integrity_error)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)

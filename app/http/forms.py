@@ -30,14 +30,22 @@ async def read_pairs(request: Request) -> list[tuple[str, str]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise InvalidRequest("the body must be application/x-www-form-urlencoded")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise InvalidRequest("the request body is too large")
+    body = await read_body(request, MAX_FORM_BYTES)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the body is not valid form data in UTF-8") from None
     return refuse_nul_pairs(pairs)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read no further than ``limit`` bytes: a huge one is refused, not buffered."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise InvalidRequest("the request body is too large")
+    return bytes(body)
 
 
 def refuse_nul_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

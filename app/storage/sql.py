@@ -108,7 +108,9 @@ class Codec:
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None)
 
 
 class SqlDatabase:
@@ -146,8 +148,10 @@ class SqlDatabase:
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        # The ORM's storage format for DateTime on SQLite; comparisons in SQL are textual.
-        return _naive_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # The ORM's storage format for DateTime on SQLite (comparisons in SQL are textual):
+        # always six fractional digits, which isoformat leaves out for a whole second.
+        text = _naive_utc(value).isoformat(" ")
+        return text if value.microsecond else text + ".000000"
     if isinstance(value, dict | list):
         return json.dumps(value)
     return value
