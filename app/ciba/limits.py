@@ -36,11 +36,11 @@ class RateCount(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
+# One statement bumps every counter a start counts against (one round trip on PostgreSQL).
 BUMP = (
-    "INSERT INTO rate_counts (key, window_start, count, expires_at) "
-    "VALUES (:key, :window_start, 1, :expires_at) "
+    "INSERT INTO rate_counts (key, window_start, count, expires_at) VALUES {rows} "
     "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counts.count + 1 "
-    "RETURNING count"
+    "RETURNING key, count"
 )
 READ = "SELECT count FROM rate_counts WHERE key = :key AND window_start = :window_start"
 
@@ -53,34 +53,40 @@ async def count_start(
     window = settings.rate_limit_window_seconds
     start = int(now.timestamp()) // window * window
     ends = datetime.fromtimestamp(start + window, now.tzinfo)
-    window_of = {"window_start": start, "expires_at": ends}
-    refusal = "too many authentication requests for {}; try again later"
-    retry_after = max(1, math.ceil((ends - now).total_seconds()))
-    # What the client itself started counts against it; login pages are browsers'.
-    client_key = f"client:{client_id}"
-    if client_id is not None and (
-        await _bump(tx, client_key, window_of) > settings.rate_limit_per_client
-    ):
-        raise TooManyRequests(refusal.format("this client"), retry_after=retry_after)
-    if user_id is None:
+    # What the client itself started counts against it; login pages are browsers'. Clients and
+    # login pages count a user apart: a client is not refused for what anonymous browsers typed
+    # on login pages (they have budgets of their own, app/authorize/tries.py); a login page's
+    # push counts both, so the phone stays protected from either.
+    limits: dict[str, tuple[str, int]] = {}
+    if client_id is not None:
+        limits[f"client:{client_id}"] = ("this client", settings.rate_limit_per_client)
+        user_key, other_key = f"user:{user_id}", None
+    else:
+        user_key, other_key = f"login-user:{user_id}", f"user:{user_id}"
+    if user_id is not None:
+        limits[user_key] = ("this user", settings.rate_limit_per_user)
+    if not limits:
         return
-    # Clients and login pages count apart: a client is not refused for what anonymous browsers
-    # typed on login pages (they have budgets of their own, app/authorize/tries.py). A login
-    # page's push counts both, so the phone stays protected from either.
-    own, other = (f"user:{user_id}", f"login-user:{user_id}")
-    if client_id is None:
-        own, other = other, own
-    count = await _bump(tx, own, window_of)
-    if client_id is None:
-        row = await tx.one(READ, {"key": other, **window_of})
-        count += row["count"] if row else 0
-    if count > settings.rate_limit_per_user:
-        raise TooManyRequests(refusal.format("this user"), retry_after=retry_after)
+    counts = await _bump(tx, list(limits), start, ends)
+    if user_id is not None and other_key is not None:
+        row = await tx.one(READ, {"key": other_key, "window_start": start})
+        counts[user_key] += row["count"] if row else 0
+    for key, (who, limit) in limits.items():
+        if counts[key] > limit:
+            raise TooManyRequests(
+                f"too many authentication requests for {who}; try again later",
+                retry_after=max(1, math.ceil((ends - now).total_seconds())),
+            )
 
 
-async def _bump(tx: Tx, key: str, window_of: dict[str, object]) -> int:
-    row = await tx.one(BUMP, {"key": key, **window_of})
-    return int(row["count"]) if row else 0
+async def _bump(tx: Tx, keys: list[str], start: int, ends: datetime) -> dict[str, int]:
+    params: dict[str, object] = {"window_start": start, "expires_at": ends}
+    rows = []
+    for i, key in enumerate(keys):
+        params[f"k{i}"] = key
+        rows.append(f"(:k{i}, :window_start, 1, :expires_at)")
+    bumped = await tx.all(BUMP.format(rows=", ".join(rows)), params)
+    return {row["key"]: int(row["count"]) for row in bumped}
 
 
 async def purge_expired(db: Database, now: datetime) -> int:
