@@ -43,11 +43,8 @@ async def record(tx: Tx, issuer: str, jti: str, expires_at: datetime) -> bool:
 
 async def use_once(db: Database, issuer: str, jti: str, expires_at: datetime) -> bool:
     """Record ``jti`` for ``issuer``; False when it was already used."""
-
-    async def unit(tx: Tx) -> bool:
-        return await record(tx, issuer, jti, expires_at)
-
-    return await db.sql.write(unit)
+    params = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+    return await db.sql.execute(INSERT, params) == 1
 
 
 async def was_used(db: Database, issuer: str, jti: str) -> bool:

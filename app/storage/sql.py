@@ -421,6 +421,12 @@ class PostgresDatabase(SqlDatabase):
         async with self.pool.connection() as connection:
             return await _PgTx(connection).all(sql, params)
 
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        # One statement is atomic by itself: no BEGIN and COMMIT round trips around it.
+        await self.open()
+        async with self.pool.connection() as connection:
+            return await _PgTx(connection).execute(sql, params)
+
     async def write(self, unit: WriteUnit[T], *, durable: bool = True) -> T:
         await self.open()
         async with self.pool.connection() as connection, connection.transaction():
