@@ -305,6 +305,7 @@ async def _new_attempt(
         scope=params.scope,
         expires_in=services.settings.ciba_default_expiry,
         acr_values=params.acr_values,
+        authorization_details=params.authorization_details,
         # A CIBA user code is typed into the client's terminal; a person at this page has none.
         user_code_checked=True,
     )
