@@ -27,8 +27,8 @@ from app.ciba.tokens import redeem
 from app.clients.metadata import CIBA
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
-from app.dpop.binding import token_request_jkt
 from app.decoupled.states import Status
+from app.dpop.binding import token_request_jkt
 from app.errors import (
     ExpiredToken,
     InvalidGrant,
