@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.rar.types import PAYMENT, Registry
+from app.rar.types import PAYMENT, Registry, registry
+from app.settings import Settings
 
 MAX_VALUE = 60
+
+
+def in_words(details: list[dict[str, Any]] | None, settings: Settings) -> list[str]:
+    """What the phone and the login page show; empty without details."""
+    if not details:
+        return []
+    return describe(details, registry(settings.authorization_details_types_file))
 
 
 def describe(details: list[dict[str, Any]], types: Registry) -> list[str]:
