@@ -383,14 +383,7 @@ def _show(
         page_id=page.id,
         client_name=client.meta.client_name or client.client_id,
         scope_text=", ".join(words),
-        payment_lines=(
-            describe(
-                params.authorization_details,
-                registry(services.settings.authorization_details_types_file),
-            )
-            if params.authorization_details
-            else []
-        ),
+        payment_lines=in_words(params.authorization_details, services.settings),
         state=state,
         number=attempt.extra.get(NUMBER_MATCH) if attempt else None,
         login_hint=hint if hint is not None else (params.login_hint or ""),
