@@ -45,6 +45,7 @@ from app.http.deps import ServicesDep
 from app.http.forms import read_form
 from app.http.pages import ErrorPage, error_page, render
 from app.http.scope_words import SCOPE_WORDS
+from app.rar.render import in_words
 from app.services import Services
 from app.storage.types import utcnow
 
