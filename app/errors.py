@@ -166,8 +166,8 @@ class UseDpopNonce(OAuthError):
     error = "use_dpop_nonce"
     status_code = 400
 
-    def __init__(self, nonce: str) -> None:
-        super().__init__("send a DPoP proof with the server's nonce", headers={"DPoP-Nonce": nonce})
+    def __init__(self, description: str | None = None, *, nonce: str = "") -> None:
+        super().__init__(description, headers={"DPoP-Nonce": nonce} if nonce else None)
 
 
 class TooManyRequests(OAuthError):

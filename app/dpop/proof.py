@@ -71,7 +71,8 @@ async def verify_proof(
     if settings.dpop_nonce_required:
         secret = await nonce.secret(services)
         if not nonce.is_fresh(secret, settings, claims.get("nonce")):
-            raise UseDpopNonce(nonce.current(secret, settings))
+            fresh = nonce.current(secret, settings)
+            raise UseDpopNonce("send a DPoP proof with the server's nonce", nonce=fresh)
     jkt = jwk_thumbprint(jwk)
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 200 or "\x00" in jti:
