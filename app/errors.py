@@ -148,6 +148,26 @@ TransactionFailed = E(
     "The OpenID Provider encountered an unexpected condition that "
     "prevented it from successfully completing the transaction.",
 )
+InvalidAuthorizationDetails = E(
+    "invalid_authorization_details",
+    400,
+    "The authorization_details parameter is invalid: an unknown type, a type the client may not "
+    "use, or an object that does not follow its type's schema (RFC 9396 §5).",
+)
+InvalidDpopProof = E(
+    "invalid_dpop_proof", 400, "The DPoP proof JWT is invalid (RFC 9449 §5, §12.2)."
+)
+
+
+class UseDpopNonce(OAuthError):
+    """The authorization server requires a nonce in the DPoP proof (RFC 9449 §8): the fresh
+    nonce travels in the ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+    status_code = 400
+
+    def __init__(self, description: str | None = None, *, nonce: str = "") -> None:
+        super().__init__(description, headers={"DPoP-Nonce": nonce} if nonce else None)
 
 
 class TooManyRequests(OAuthError):
@@ -186,6 +206,19 @@ class InvalidToken(OAuthError):
             safe = error_text(description)
             challenge += f', error="invalid_token", error_description="{safe}"'
         super().__init__(description, detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+class InvalidDpopToken(InvalidToken):
+    """A DPoP-bound access token presented without its proof, or with a wrong one (RFC 9449
+    §7.1): 401 with a DPoP challenge."""
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        safe = error_text(description or "invalid_token")
+        self.headers["WWW-Authenticate"] = (
+            f'DPoP algs="ES256 PS256 EdDSA RS256", error="invalid_token", '
+            f'error_description="{safe}"'
+        )
 
 
 class InsufficientScope(OAuthError):

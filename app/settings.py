@@ -200,6 +200,29 @@ class Settings(BaseSettings):
         description="Accept PKCE's `plain` method. Off: only `S256`, which does not reveal the "
         "verifier to whoever sees the authorization request.",
     )
+    authorization_details_types_file: str | None = Field(
+        None,
+        description="A JSON file of further `authorization_details` types (RFC 9396): an object "
+        "mapping each type name to its JSON Schema (draft 2020-12; an optional `title` is the "
+        "phone's words for it). The built-in `payment_initiation` type is always known. "
+        "See docs/flows/payments.md.",
+    )
+    dpop_nonce_required: bool = Field(
+        False,
+        description="Make DPoP proofs carry a nonce this server issued (RFC 9449 §8): a proof "
+        "without a current one gets `use_dpop_nonce` and a fresh `DPoP-Nonce` header. A nonce "
+        "lasts two windows of `dpop_nonce_seconds`; every replica accepts it.",
+    )
+    dpop_nonce_seconds: int = Field(
+        120, ge=10, le=3600, description="How often the DPoP nonce changes, in seconds."
+    )
+    dpop_proof_max_age: int = Field(
+        60,
+        ge=5,
+        le=600,
+        description="How old a DPoP proof's `iat` may be (RFC 9449 §11.1), in seconds, plus "
+        "`clock_skew_seconds` either way.",
+    )
     rate_limit_window_seconds: int = Field(
         60,
         gt=0,

@@ -38,6 +38,7 @@ def issue_code(
             auth_time=grant.auth_time,
             acr=grant.acr,
             amr=list(grant.amr),
+            authorization_details=grant.authorization_details,
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime),
         )

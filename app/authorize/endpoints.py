@@ -95,7 +95,10 @@ async def begin(request: Request, services: Services, params: AuthorizationParam
     settings = services.settings
     to = ReturnTo(params.redirect_uri, params.response_mode, params.state)
     session = await find_session(services.db, session_token(request, settings))
-    if session is not None and await _session_will_do(services, session, params):
+    # A session stands for the phone only for sign-in: every payment (RFC 9396 details) is
+    # approved on the phone, by the user, for its own amount and payee.
+    reusable = session is not None and not params.authorization_details
+    if reusable and session is not None and await _session_will_do(services, session, params):
         if consented(session, params.client_id, params.scope):
             # No phone in this login, so no consent to offline access (OpenID Core §11).
             scope = " ".join(s for s in params.scope.split() if s != "offline_access")

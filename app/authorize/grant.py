@@ -71,8 +71,17 @@ class AuthorizationCodeGrant:
                 assert fresh is not None
                 await _revoke_issued(services, session, fresh, now)
                 raise InvalidGrant("the code was already used; the tokens it issued are revoked")
-            grant = Grant(code.user_id, code.scope, code.auth_time, code.acr, tuple(code.amr))
-            issued = await issue_tokens(services, session, client, grant, nonce=code.nonce)
+            grant = Grant(
+                code.user_id,
+                code.scope,
+                code.auth_time,
+                code.acr,
+                tuple(code.amr),
+                code.authorization_details,
+            )
+            issued = await issue_tokens(
+                services, session, client, grant, nonce=code.nonce, dpop_jkt=request.dpop_jkt
+            )
             await session.exec(
                 update(AuthorizationCode)
                 .where(col(AuthorizationCode.id) == code.id)

@@ -45,6 +45,7 @@ from app.http.deps import ServicesDep
 from app.http.forms import read_form
 from app.http.pages import ErrorPage, error_page, render
 from app.http.scope_words import SCOPE_WORDS
+from app.rar.render import in_words
 from app.services import Services
 from app.storage.types import utcnow
 
@@ -305,6 +306,7 @@ async def _new_attempt(
         scope=params.scope,
         expires_in=services.settings.ciba_default_expiry,
         acr_values=params.acr_values,
+        authorization_details=params.authorization_details,
         # A CIBA user code is typed into the client's terminal; a person at this page has none.
         user_code_checked=True,
     )
@@ -382,6 +384,7 @@ def _show(
         page_id=page.id,
         client_name=client.meta.client_name or client.client_id,
         scope_text=", ".join(words),
+        payment_lines=in_words(params.authorization_details, services.settings),
         state=state,
         number=attempt.extra.get(NUMBER_MATCH) if attempt else None,
         login_hint=hint if hint is not None else (params.login_hint or ""),

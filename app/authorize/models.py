@@ -55,6 +55,9 @@ class AuthorizationCode(SQLModel, table=True):
     auth_time: int
     acr: str | None = Field(default=None, max_length=100)
     amr: list[str] = Field(default_factory=list, sa_column=Column(json_column(), nullable=False))
+    authorization_details: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(json_column(), nullable=True), description="RFC 9396"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     redeemed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -22,6 +22,8 @@ from app.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
+from app.rar import validate as rar
+from app.rar.types import registry
 from app.settings import Settings
 from app.tokens.scopes import granted_scope
 
@@ -56,6 +58,7 @@ class AuthorizationParams:
     max_age: int | None = None
     login_hint: str | None = None
     acr_values: str | None = None
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396 §3
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,7 +172,14 @@ def validate(
         max_age=_max_age(params.get("max_age")),
         login_hint=params.get("login_hint"),
         acr_values=params.get("acr_values"),
+        authorization_details=_details(params.get("authorization_details"), client, settings),
     )
+
+
+def _details(value: str | None, client: Client, settings: Settings) -> list[dict[str, Any]] | None:
+    if value is None:
+        return None
+    return rar.parse(value, client, registry(settings.authorization_details_types_file))
 
 
 def _prompt(value: str | None) -> list[str]:

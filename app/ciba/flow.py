@@ -23,6 +23,7 @@ async def start(
     *,
     count_client: bool = True,
     extra: dict[str, Any] | None = None,
+    dpop_jkt: str | None = None,
 ) -> tuple[AuthRequest, str]:
     """Store the request (its devices are told by the core's effects); returns it with its
     ``auth_req_id`` (160+ bits, URL-safe). ``count_client`` False leaves the per-client limit
@@ -54,5 +55,7 @@ async def start(
         interval=services.settings.ciba_poll_interval,
         extra=extra,
         auth_req_id=auth_req_id,
+        authorization_details=ask.authorization_details,
+        dpop_jkt=dpop_jkt,
     )
     return await services.requests.create(new, guard=limit)

@@ -19,6 +19,7 @@ from app.decoupled.states import Status
 from app.errors import (
     AuthorizationPending,
     ExpiredToken,
+    InvalidDpopProof,
     InvalidGrant,
     InvalidRequest,
     SlowDown,
@@ -95,7 +96,12 @@ class CibaGrant:
     async def _redeem(
         self, request: TokenRequest, found: AuthRequest, auth_req_id: str
     ) -> dict[str, Any]:
-        body = await redeem(request.services, found, request.client, auth_req_id)
+        if found.dpop_jkt and request.dpop_jkt != found.dpop_jkt:
+            # A headless start bound the tokens to a key: only that key redeems them.
+            raise InvalidDpopProof("redeem with a DPoP proof by the key the request was bound to")
+        body = await redeem(
+            request.services, found, request.client, auth_req_id, dpop_jkt=request.dpop_jkt
+        )
         if body is None:  # another poll won the race, or it expired this instant
             raise InvalidGrant("the auth_req_id has been redeemed")
         return body

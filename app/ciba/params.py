@@ -22,6 +22,8 @@ from app.errors import (
     MissingUserCode,
     refuse_nul,
 )
+from app.rar import validate as rar
+from app.rar.types import registry
 from app.services import Services
 from app.tokens.scopes import granted_scope
 from app.users.models import User
@@ -53,6 +55,7 @@ class Ask:
     binding_message: str | None = None
     client_notification_token: str | None = None
     user_code_checked: bool = False
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396
 
 
 async def validate(
@@ -75,6 +78,10 @@ async def validate(
     if acr_values is not None and len(acr_values) > 500:
         raise InvalidRequest("acr_values is too long")
     binding_message = _binding_message(params.get("binding_message"))
+    details = params.get("authorization_details")
+    if details is not None:  # a request without them pays nothing for them
+        types = registry(services.settings.authorization_details_types_file)
+        details = rar.parse(details, client, types)
     expires_in = _expiry(params.get("requested_expiry"), services)
     user = None
     if hint_required or any(name in params for name in HINTS):
@@ -102,6 +109,7 @@ async def validate(
         binding_message=binding_message,
         client_notification_token=notification_token,
         user_code_checked=user_code_checked,
+        authorization_details=details,
     )
 
 

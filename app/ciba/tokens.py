@@ -33,6 +33,7 @@ async def redeem(
     *,
     push: bool = False,
     then: Then | None = None,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any] | None:
     """Consume an approved request and mint its tokens in one transaction: the tokens exist
     only if the move commits, so they are minted once. None when another caller consumed it
@@ -41,7 +42,9 @@ async def redeem(
 
     async def mint(session: AsyncSession, consumed: AuthRequest) -> None:
         body.update(
-            await token_response(services, session, consumed, client, auth_req_id, push=push)
+            await token_response(
+                services, session, consumed, client, auth_req_id, push=push, dpop_jkt=dpop_jkt
+            )
         )
         if then is not None:
             await then(session, consumed, body)
@@ -88,6 +91,7 @@ def approved_grant(request: AuthRequest) -> Grant:
         auth_time=int(request.decided_at.timestamp()),
         acr=request.acr,
         amr=tuple(request.amr),
+        authorization_details=request.authorization_details,
     )
 
 
@@ -99,6 +103,7 @@ async def token_response(
     auth_req_id: str,
     *,
     push: bool = False,
+    dpop_jkt: str | None = None,
 ) -> dict[str, Any]:
     """Access token, ID token (``acr``, ``amr``, ``auth_time``, ``at_hash``, the
     ``auth_req_id`` claim; ``rt_hash`` when pushed with a refresh token) and, when
@@ -111,5 +116,7 @@ async def token_response(
         approved_grant(request),
         rt_hash=push,
         extra_claims={AUTH_REQ_ID_CLAIM: auth_req_id},
+        # The poll's proof, or the one a headless start gave (RFC 9449).
+        dpop_jkt=dpop_jkt or request.dpop_jkt,
     )
     return issued.body

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import InvalidClientMetadata, InvalidRedirectUri, describe
 from app.outbound import check_outbound_url
+from app.rar.types import registry
 from app.settings import SIGNING_ALGS, Settings, is_loopback_host
 
 AUTHORIZATION_CODE = "authorization_code"
@@ -64,6 +65,13 @@ class ClientMetadata(BaseModel):
     resource_server_audiences: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
         default_factory=list, max_length=20
     )
+
+    # RFC 9396 §10: the authorization_details types this client may ask for (None: any known).
+    authorization_details_types: (
+        list[Annotated[str, Field(min_length=1, max_length=100)]] | None
+    ) = Field(None, max_length=50)
+    # RFC 9449 §5.2: always sender-constrain this client's access tokens with DPoP.
+    dpop_bound_access_tokens: bool = False
 
     @field_validator("grant_types")
     @classmethod
@@ -165,6 +173,11 @@ def _check_consistency(meta: ClientMetadata, settings: Settings) -> None:
         raise bad("public clients (auth method 'none') may use only the code and refresh grants")
     if meta.is_public and meta.resource_server_audiences:
         raise bad("a resource server must be a confidential client: it introspects tokens")
+    if meta.authorization_details_types is not None:
+        known = registry(settings.authorization_details_types_file).types
+        unknown = [t for t in meta.authorization_details_types if t not in known]
+        if unknown:
+            raise bad(f"unknown authorization_details type {unknown[0][:50]!r}")
     if meta.jwks is not None and meta.jwks_uri is not None:
         raise bad("jwks and jwks_uri must not both be present (RFC 7591 §2)")
     if meta.jwks is not None:

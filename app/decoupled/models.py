@@ -37,6 +37,12 @@ class AuthRequest(SQLModel, table=True):
     binding_message: str | None = Field(default=None, max_length=500)
     user_code_required: bool = False
     client_notification_token: str | None = Field(default=None, max_length=1024)
+    # RFC 9396: what exactly the user approves; the phone shows it, the decision hashes it.
+    authorization_details: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(json_column(), nullable=True)
+    )
+    # RFC 9449: the DPoP key a headless start bound its tokens to (its JWK thumbprint).
+    dpop_jkt: str | None = Field(default=None, max_length=64)
     extra: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(json_column(), nullable=False)
     )

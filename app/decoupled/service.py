@@ -56,6 +56,8 @@ class NewRequest:
     interval: int = 5
     extra: dict[str, Any] | None = None
     auth_req_id: str | None = None  # the flow's own, when it must know it before the commit
+    authorization_details: list[dict[str, Any]] | None = None
+    dpop_jkt: str | None = None
 
 
 class RequestService:
@@ -89,6 +91,8 @@ class RequestService:
             "binding_message": new.binding_message,
             "user_code_required": bool(new.user_code_required),
             "client_notification_token": new.client_notification_token,
+            "authorization_details": new.authorization_details,
+            "dpop_jkt": new.dpop_jkt,
             "extra": new.extra or {},
             "interval": new.interval,
             "qr_secret": None if new.user_id else secrets.token_hex(32),

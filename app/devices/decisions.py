@@ -2,8 +2,10 @@
 
 Decision JWT claims: ``iss`` = device_id, ``aud`` = issuer, ``iat``, ``exp``, ``jti``,
 ``request_id``, ``decision`` (``approve`` | ``deny``), ``user_code`` where the client asked
-for one, and ``number_match`` where the request asks the user to type the number their sign-in
-page shows. The first valid decision wins (one conditional write); later ones see the request
+for one, ``number_match`` where the request asks the user to type the number their sign-in
+page shows, and ``authorization_details_hash`` where the request carries ``authorization_details``
+(dynamic linking, app/rar/linking.py: a missing or stale hash denies the request). The first
+valid decision wins (one conditional write); later ones see the request
 closed.
 """
 
@@ -21,6 +23,7 @@ from app.devices.assertions import spent, verify_device_jwt
 from app.devices.models import Device
 from app.errors import AccessDenied, Conflict, InvalidRequest, InvalidToken, NotFound
 from app.jwt_kinds import DECISION
+from app.rar.linking import HASH_CLAIM, details_hash
 from app.replay import use_once
 from app.settings import Settings
 from app.storage.db import Database
@@ -101,11 +104,18 @@ async def decide(
         "device_id": device.id,
         "decision_jwt": decision_jwt,
     }
-    wrong_number = decision == "approve" and not _number_matches(request, claims)
-    if wrong_number:
+    refusal = None
+    if decision == "approve" and not _number_matches(request, claims):
         # A wrong number is a guess (or a push the user did not start): one try, then denied.
-        target = Status.DENIED
+        refusal = "the number does not match the sign-in page; the request is denied"
         values["extra"] = {**request.extra, "denied_because": "wrong number_match"}
+    elif decision == "approve" and not _details_match(request, claims):
+        # Dynamic linking: the phone signed other details (or none) than the request holds —
+        # a stale screen or a changed amount. Denied: the user approved something else.
+        refusal = f"the {HASH_CLAIM} does not match the request's authorization_details"
+        values["extra"] = {**request.extra, "denied_because": f"wrong {HASH_CLAIM}"}
+    if refusal is not None:
+        target = Status.DENIED
     if target == Status.APPROVED:
         values.update(amr=AMR, acr=ACR)
 
@@ -128,9 +138,17 @@ async def decide(
         current = await requests.get(request_id)
         state = current.status if current else "gone"
         raise Conflict(f"the request is no longer pending ({state})")
-    if wrong_number:
-        raise InvalidRequest("the number does not match the sign-in page; the request is denied")
+    if refusal is not None:
+        raise InvalidRequest(refusal)
     return moved
+
+
+def _details_match(request: AuthRequest, claims: dict[str, Any]) -> bool:
+    """An approval of a request with ``authorization_details`` carries their hash, as the phone
+    computed it over what it showed (app/rar/linking.py)."""
+    if not request.authorization_details:
+        return True
+    return claims.get(HASH_CLAIM) == details_hash(request.authorization_details)
 
 
 def _number_matches(request: AuthRequest, claims: dict[str, Any]) -> bool:

@@ -6,11 +6,14 @@ from typing import Any
 
 from app.decoupled.models import AuthRequest
 from app.devices.decisions import NUMBER_MATCH
+from app.rar.render import describe
+from app.rar.types import registry
 from app.services import Services
 
 
 async def request_view(services: Services, request: AuthRequest) -> dict[str, Any]:
     client = await services.clients.get(request.client_id)
+    types_file = services.settings.authorization_details_types_file
     return {
         "id": request.id,
         "client_name": (client.meta.client_name if client else None) or request.client_id,
@@ -23,6 +26,14 @@ async def request_view(services: Services, request: AuthRequest) -> dict[str, An
         # Where a login page's sign-in comes from (its browser's network, maybe a location),
         # so a relayed code shows a stranger's network; absent for a client's own requests.
         "origin": request.extra.get("origin"),
+        # RFC 9396: exactly what the user approves, and the same in plain words. An approval
+        # signs the hash of this array (app/rar/linking.py).
+        "authorization_details": request.authorization_details,
+        "authorization_details_text": (
+            describe(request.authorization_details, registry(types_file))
+            if request.authorization_details
+            else None
+        ),
         "created_at": request.created_at.isoformat(),
         "expires_at": request.expires_at.isoformat(),
     }

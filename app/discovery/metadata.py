@@ -7,6 +7,8 @@ from typing import Any
 from app.authorize.pkce import methods_supported
 from app.clients.metadata import AUTH_METHODS, AUTHORIZATION_CODE, CIBA
 from app.devices.decisions import ACR
+from app.dpop.proof import DPOP_ALGS
+from app.rar.types import registry
 from app.settings import SIGNING_ALGS, Settings
 from app.tokens.registry import GRANTS
 
@@ -47,6 +49,11 @@ def provider_metadata(settings: Settings) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         **(_authorize(settings) if AUTHORIZATION_CODE in grants else {}),
         "acr_values_supported": [ACR],
+        # RFC 9396 §10, RFC 9449 §5.1
+        "authorization_details_types_supported": registry(
+            settings.authorization_details_types_file
+        ).names(),
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         **(_ciba(settings) if CIBA in grants else {}),
     }
 

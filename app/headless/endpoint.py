@@ -28,6 +28,7 @@ from app.clients.metadata import CIBA
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
+from app.dpop.binding import token_request_jkt
 from app.errors import (
     ExpiredToken,
     InvalidGrant,
@@ -109,7 +110,14 @@ class Session:
                 ask = await params.validate(
                     first.parameters(), client, self.services, mode="headless", hint_required=False
                 )
-                request, auth_req_id = await start_request(self.services, client, ask, "headless")
+                # RFC 9449: a proof as for POST /token binds the tokens this socket delivers.
+                headers = {"dpop": first.dpop} if first.dpop is not None else {}
+                jkt = await token_request_jkt(
+                    self.services, client, headers, self.settings.endpoint("/token")
+                )
+                request, auth_req_id = await start_request(
+                    self.services, client, ask, "headless", dpop_jkt=jkt
+                )
             except TooManyRequests as exc:
                 raise Refused(exc, TRY_LATER) from None
             except OAuthError as exc:

@@ -6,7 +6,7 @@ wrong type — is ``invalid_request``. Server frames are plain dicts built in ``
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -27,13 +27,17 @@ class Start(BaseModel):
     acr_values: str | None = None
     user_code: str | None = None
     requested_expiry: int | str | None = None
+    # RFC 9396: the array itself (or its JSON text, as a form would carry it).
+    authorization_details: list[Any] | str | None = None
+    # RFC 9449: a DPoP proof for POST {issuer}/token, binding the tokens the socket delivers.
+    dpop: str | None = Field(None, max_length=8192)
 
     def credentials(self) -> dict[str, str]:
         """Client authentication as the token endpoint would read it from a form."""
         fields = ("client_id", "client_secret", "client_assertion", "client_assertion_type")
         return {f: v for f in fields if isinstance(v := getattr(self, f), str)}
 
-    def parameters(self) -> dict[str, str | int]:
+    def parameters(self) -> dict[str, Any]:
         """The authentication request parameters, for the validator /bc-authorize uses."""
         fields = (
             "scope",
@@ -44,6 +48,7 @@ class Start(BaseModel):
             "acr_values",
             "user_code",
             "requested_expiry",
+            "authorization_details",
         )
         return {f: v for f in fields if (v := getattr(self, f)) is not None}
 

@@ -26,10 +26,11 @@ class ClientCredentialsGrant:
                 )
             scope = " ".join(s for s in scope.split() if s not in ("openid", "offline_access"))
         settings = request.services.settings
-        token = await request.services.minter.access_token(client, scope)
+        jkt = request.dpop_jkt
+        token = await request.services.minter.access_token(client, scope, dpop_jkt=jkt)
         body: dict[str, Any] = {
             "access_token": token,
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt else "Bearer",
             "expires_in": settings.access_token_lifetime,
         }
         if scope:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.dpop.binding import token_request_jkt
 from app.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
@@ -24,12 +25,16 @@ async def token(request: Request, services: ServicesDep) -> JSONResponse:
     grant = GRANTS.get(grant_type)
     if grant is None:
         raise UnsupportedGrantType(f"unsupported grant_type {grant_type[:100]!r}")
+    endpoint = services.settings.endpoint("/token")
     client = await services.authenticator.authenticate(
-        form, request.headers.get("authorization"), services.settings.endpoint("/token")
+        form, request.headers.get("authorization"), endpoint
     )
     if grant_type not in client.meta.grant_types:
         raise UnauthorizedClient("the client is not registered for this grant type")
+    jkt = await token_request_jkt(services, client, request.headers, endpoint)
     body = await grant(
-        TokenRequest(form=form, client=client, services=services, headers=request.headers)
+        TokenRequest(
+            form=form, client=client, services=services, headers=request.headers, dpop_jkt=jkt
+        )
     )
     return JSONResponse(body, headers=NO_STORE)

@@ -18,6 +18,7 @@ class TokenRequest:
     client: Client
     services: Services
     headers: Mapping[str, str] = field(default_factory=dict)
+    dpop_jkt: str | None = None  # RFC 9449: the key this request's tokens are bound to
 
 
 class Grant(Protocol):

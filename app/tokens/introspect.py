@@ -27,7 +27,11 @@ from app.tokens.refresh import find_refresh_token, is_live
 router = APIRouter(tags=["oauth"])
 
 INACTIVE = {"active": False}
-ACCESS_TOKEN_MEMBERS = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "acr")
+# RFC 9396 §9.2 authorization_details, RFC 9449 §6.2 cnf.
+ACCESS_TOKEN_MEMBERS = (
+    "scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "acr",
+    "authorization_details", "cnf",
+)  # fmt: skip
 
 
 @router.post("/introspect")
@@ -53,13 +57,18 @@ async def _describe(services: Services, client: Client, token: str) -> dict[str,
         if found.client_id != client.client_id or not is_live(found, utcnow()):
             return INACTIVE
         # No token_type: RFC 7662 §2.2 means an access token type (RFC 6749 §7.1).
-        return {
+        described: dict[str, Any] = {
             "active": True,
             "scope": found.scope,
             "client_id": found.client_id,
             "iat": int(found.created_at.timestamp()),
             "exp": int(found.expires_at.timestamp()),
         }
+        if found.authorization_details:
+            described["authorization_details"] = found.authorization_details
+        if found.dpop_jkt:
+            described["cnf"] = {"jkt": found.dpop_jkt}
+        return described
     try:
         claims = await verify_access_token(services, token)
     except InvalidToken:
@@ -67,7 +76,8 @@ async def _describe(services: Services, client: Client, token: str) -> dict[str,
     if not _may_see(client, claims):
         return INACTIVE
     described = {k: claims[k] for k in ACCESS_TOKEN_MEMBERS if k in claims}
-    return {"active": True, "token_type": "Bearer", **described}
+    token_type = "DPoP" if "cnf" in claims else "Bearer"
+    return {"active": True, "token_type": token_type, **described}
 
 
 def _may_see(client: Client, claims: dict[str, Any]) -> bool:

@@ -40,10 +40,14 @@ class TokenMinter:
         *,
         jti: str | None = None,
         grant_id: str | None = None,
+        authorization_details: list[dict[str, Any]] | None = None,
+        dpop_jkt: str | None = None,
     ) -> str:
         """An RFC 9068 access token. Without a user (client_credentials), ``sub`` is the
         client_id (RFC 9068 §2.2). A caller that must revoke it later names its ``jti``;
-        ``grant_id`` (the refresh token family) lets revoking the grant end it too."""
+        ``grant_id`` (the refresh token family) lets revoking the grant end it too. What the
+        user approved rides along as ``authorization_details`` (RFC 9396 §9.1); a DPoP-bound
+        token names its key as ``cnf.jkt`` (RFC 9449 §6.1)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,
@@ -58,6 +62,10 @@ class TokenMinter:
             claims["scope"] = scope
         if grant_id:
             claims[GRANT_ID_CLAIM] = grant_id
+        if authorization_details:
+            claims["authorization_details"] = authorization_details
+        if dpop_jkt:
+            claims["cnf"] = {"jkt": dpop_jkt}
         if auth:
             claims.update(_auth_claims(auth))
         signer = await self.keys.signer(self.settings.default_signing_alg)

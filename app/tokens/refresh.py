@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, update
 from sqlmodel import Field, SQLModel, col, select
@@ -30,6 +31,12 @@ class RefreshToken(SQLModel, table=True):
     auth_time: int | None = None
     acr: str | None = Field(default=None, max_length=100)
     amr: list[str] = Field(default_factory=list, sa_column=Column(json_column(), nullable=False))
+    # RFC 9396 §7: what the grant approved; a refresh keeps it and never widens it.
+    authorization_details: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(json_column(), nullable=True)
+    )
+    # RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+    dpop_jkt: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -47,6 +54,8 @@ def issue_refresh_token(
     acr: str | None,
     amr: list[str],
     family_id: str | None = None,
+    authorization_details: list[dict[str, Any]] | None = None,
+    dpop_jkt: str | None = None,
 ) -> str:
     """Stage a new refresh token in the caller's transaction; returns the token itself."""
     token = new_secret(32)
@@ -62,6 +71,8 @@ def issue_refresh_token(
             auth_time=auth_time,
             acr=acr,
             amr=amr,
+            authorization_details=authorization_details,
+            dpop_jkt=dpop_jkt,
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime),
         )

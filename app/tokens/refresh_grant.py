@@ -16,7 +16,17 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from app.clients.metadata import REFRESH_TOKEN
-from app.errors import InvalidGrant, InvalidRequest, InvalidScope
+from app.clients.models import Client
+from app.errors import (
+    InvalidAuthorizationDetails,
+    InvalidDpopProof,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+)
+from app.rar import validate as rar
+from app.rar.types import registry
+from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.access import revoke_grant
 from app.tokens.grant import TokenRequest
@@ -45,7 +55,11 @@ class RefreshTokenGrant:
                 raise InvalidGrant("unknown refresh_token")
             if token.revoked_at is not None or token.expires_at <= now:
                 raise InvalidGrant("the refresh_token has expired or been revoked")
+            if token.dpop_jkt and request.dpop_jkt != token.dpop_jkt:
+                # RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+                raise InvalidDpopProof("this refresh_token is bound to another DPoP key")
             scope = _narrowed(token.scope, request.form.get("scope"))
+            details = _narrowed_details(services, client, token.authorization_details, request.form)
             user = await session.get(User, token.user_id)
             if user is None or not user.active:
                 raise InvalidGrant("the user can no longer sign in")
@@ -73,6 +87,10 @@ class RefreshTokenGrant:
                 acr=token.acr,
                 amr=list(token.amr),
                 family_id=token.family_id,
+                # The family keeps what was approved: a narrower request narrows only the
+                # access token (RFC 9396 §7.2), as with scope.
+                authorization_details=token.authorization_details,
+                dpop_jkt=token.dpop_jkt,
             )
             auth = Authentication(
                 subject=await services.subjects.issue(session, token.user_id, client),
@@ -81,21 +99,46 @@ class RefreshTokenGrant:
                 amr=tuple(token.amr),
             )
             access_token = await services.minter.access_token(
-                client, scope, auth, grant_id=token.family_id
+                client,
+                scope,
+                auth,
+                grant_id=token.family_id,
+                authorization_details=details,
+                dpop_jkt=request.dpop_jkt,
             )
             body: dict[str, Any] = {
                 "access_token": access_token,
-                "token_type": "Bearer",
+                "token_type": "DPoP" if request.dpop_jkt else "Bearer",
                 "expires_in": services.settings.access_token_lifetime,
                 "refresh_token": new_token,
                 "scope": scope,
             }
+            if details:
+                body["authorization_details"] = details
             if "openid" in scope.split():
                 body["id_token"] = await services.minter.id_token(
                     client, auth, access_token=access_token
                 )
             await session.commit()
         return body
+
+
+def _narrowed_details(
+    services: Services,
+    client: Client,
+    granted: list[dict[str, Any]] | None,
+    form: dict[str, str],
+) -> list[dict[str, Any]] | None:
+    """RFC 9396 §7.2: a refresh may ask for part of what was approved, never more."""
+    if "authorization_details" not in form:
+        return granted
+    types = registry(services.settings.authorization_details_types_file)
+    requested = rar.parse(form["authorization_details"], client, types)
+    if requested is None or not granted or not rar.is_within(requested, granted):
+        raise InvalidAuthorizationDetails(
+            "authorization_details may only narrow what the user approved"
+        )
+    return requested
 
 
 def _narrowed(granted: str, requested: str | None) -> str:

@@ -31,6 +31,7 @@ class Grant:
     auth_time: int
     acr: str | None
     amr: tuple[str, ...]
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,11 @@ async def issue_tokens(
     nonce: str | None = None,
     rt_hash: bool = False,
     extra_claims: dict[str, Any] | None = None,
+    dpop_jkt: str | None = None,
 ) -> Issued:
     """Mint the tokens for ``grant``; ``rt_hash`` binds the refresh token into the ID token
-    (CIBA push, where tokens travel without the client asking)."""
+    (CIBA push, where tokens travel without the client asking). ``dpop_jkt`` binds the access
+    token — and a public client's refresh token — to a DPoP key (RFC 9449 §5)."""
     settings = services.settings
     auth = Authentication(
         subject=await services.subjects.issue(session, grant.user_id, client),
@@ -68,8 +71,15 @@ async def issue_tokens(
     )
     jti = uuid.uuid4().hex
     family_id = uuid.uuid4().hex if wants_refresh_token(client, grant.scope) else None
+    details = grant.authorization_details
     access_token = await services.minter.access_token(
-        client, grant.scope, auth, jti=jti, grant_id=family_id
+        client,
+        grant.scope,
+        auth,
+        jti=jti,
+        grant_id=family_id,
+        authorization_details=details,
+        dpop_jkt=dpop_jkt,
     )
     refresh_token = None
     if family_id:
@@ -83,13 +93,17 @@ async def issue_tokens(
             acr=grant.acr,
             amr=list(grant.amr),
             family_id=family_id,
+            authorization_details=details,
+            dpop_jkt=dpop_jkt if client.meta.is_public else None,
         )
     body: dict[str, Any] = {
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if dpop_jkt else "Bearer",
         "expires_in": settings.access_token_lifetime,
         "scope": grant.scope,
     }
+    if details:
+        body["authorization_details"] = details  # RFC 9396 §7
     if "openid" in grant.scope.split():
         body["id_token"] = await services.minter.id_token(
             client,

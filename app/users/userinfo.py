@@ -1,7 +1,8 @@
 """GET/POST /userinfo (OpenID Core §5.3): the user's claims, as the access token's scope allows.
 
 The token comes as ``Authorization: Bearer`` or, on POST, as the ``access_token`` form field
-(RFC 6750 §2.1-2.2), never both. Errors are RFC 6750's: ``invalid_token`` (401, with a Bearer
+(RFC 6750 §2.1-2.2), never both; a DPoP-bound token as ``Authorization: DPoP`` with its proof
+(RFC 9449 §7). Errors are RFC 6750's: ``invalid_token`` (401, with a Bearer
 challenge), ``insufficient_scope`` (403) when the token lacks ``openid``.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.dpop.binding import check_resource_request
 from app.errors import InsufficientScope, InvalidRequest, InvalidToken
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
@@ -24,7 +26,17 @@ router = APIRouter(tags=["openid"])
 
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request, services: ServicesDep) -> JSONResponse:
-    claims = await verify_access_token(services, await _bearer_token(request))
+    scheme, token = await _access_token(request)
+    claims = await verify_access_token(services, token)
+    await check_resource_request(
+        services,
+        claims,
+        scheme,
+        token,
+        request.headers,
+        request.method,
+        services.settings.endpoint("/userinfo"),
+    )
     scopes = set(str(claims.get("scope", "")).split())
     if "openid" not in scopes:
         raise InsufficientScope("the access token lacks the openid scope", scope="openid")
@@ -54,9 +66,11 @@ def released_claims(user: User, scopes: set[str]) -> dict[str, Any]:
     return released
 
 
-async def _bearer_token(request: Request) -> str:
+async def _access_token(request: Request) -> tuple[str, str]:
+    """The scheme (``bearer`` or ``dpop``, RFC 9449 §7.1) and the token."""
     scheme, _, header_token = request.headers.get("authorization", "").partition(" ")
-    in_header = scheme.lower() == "bearer" and header_token.strip()
+    scheme = scheme.lower()
+    in_header = scheme in ("bearer", "dpop") and header_token.strip()
     in_body = None
     if request.method == "POST" and request.headers.get("content-type", "").startswith(
         "application/x-www-form-urlencoded"
@@ -67,4 +81,4 @@ async def _bearer_token(request: Request) -> str:
     token = header_token.strip() if in_header else in_body
     if not token:
         raise InvalidToken()  # no credentials: a bare challenge (RFC 6750 §3.1)
-    return token
+    return (scheme if in_header else "bearer"), token

@@ -4,12 +4,16 @@ QR code opened by the phone's camera — and the number a login page shows."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.support.chromium import chromium, new_page
 from tests.support.ciba import CibaClient
+from tests.support.payments import payment
 from tests.support.web import WebClient, current_qr, with_pkce
 
 
@@ -173,3 +177,27 @@ def test_removing_the_phone_forgets_its_key(admin, user, phone):
     phone.click("#forget")
     phone.locator("text=This browser is not enrolled").wait_for()
     assert admin.get(f"/admin/users/{user['id']}/devices").json() == []
+
+
+def test_a_payment_is_shown_in_plain_words_before_approve(admin, http, phone, tmp_path):
+    """The phone shows the amount and payee before Approve (screenshot), and its approval signs
+    the hash of exactly those details, so the terminal gets tokens carrying them."""
+    details = [payment("42.10", "Corner Shop", "8841")]
+    till = CibaClient.register(admin, http, client_name="Corner Shop till")
+    auth_req_id = till.start(login_hint="ana", authorization_details=json.dumps(details))
+    card = phone.locator(".request")
+    card.wait_for()
+    lines = card.locator(".payment-lines li")
+    assert lines.first.inner_text() == (
+        "Pay 42.10 EUR to Corner Shop (DE02100100109307118603), ref 8841"
+    )
+    assert card.locator(".payment").is_visible()
+    # BACKCHANNEL_SCREENSHOTS=docs/screenshots keeps it for the docs, as the demo's tests do.
+    shot = Path(os.environ.get("BACKCHANNEL_SCREENSHOTS") or tmp_path) / "authenticator-payment.png"
+    phone.screenshot(path=str(shot), full_page=True)
+    assert shot.exists() and shot.stat().st_size > 1000
+    phone.click(".approve")
+    phone.locator("text=Approved.").wait_for()
+    tokens = till.poll(auth_req_id)
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["authorization_details"] == details

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.ciba import Phone
+from tests.support.payments import shown_hash
 from tests.support.web import Browser, form_post_fields, log_in_at
 
 HERE = Path(__file__).parent
@@ -56,6 +57,14 @@ def run_node(script: str, config: dict[str, Any], phone: Phone, browser: Browser
 def _answer(message: dict[str, Any], phone: Phone, browser: Browser) -> dict[str, Any]:
     if message["step"] == "approve":
         phone.answer("approve")
+        return {}
+    if message["step"] == "approve_payment":  # the phone signs the hash of what it showed
+        (shown,) = phone.pending()
+        hashed = shown_hash(shown["authorization_details"])
+        response = phone.device.decide(
+            phone.http, shown["id"], "approve", authorization_details_hash=hashed
+        )
+        assert response.status_code == 200, response.text
         return {}
     if message["step"] == "login":
         response = log_in_at(browser, message["url"], phone, phone.user["username"])
