@@ -1,8 +1,8 @@
 """Strong customer authentication: ``authorization_details`` (RFC 9396) on requests, codes and
 refresh tokens; DPoP key thumbprints (RFC 9449) on requests and refresh tokens.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
