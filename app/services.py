@@ -23,6 +23,8 @@ from app.keys.service import KeyStore
 from app.outbound import outbound_client
 from app.outbox.service import Outbox
 from app.push.effects import PhonePush
+from app.push.vapid import VapidKey, vapid_key
+from app.push.web import WebPush
 from app.settings import Settings
 from app.storage.db import Database
 from app.tokens.mint import TokenMinter
@@ -50,6 +52,7 @@ class Services:
     devices: DeviceService
     qr: QrCodes
     push: FcmSender | None  # only with FCM configured
+    vapid: VapidKey  # Web Push needs no configuration: its key is made on first start
     # Open headless sockets per client in this process (their cap is per process).
     headless_sockets: Counter[str] = field(default_factory=Counter)
     # What runs for the services' life: listeners that keep this process's caches true.
@@ -94,6 +97,8 @@ class Services:
 
             push = FcmSender(settings.fcm_credentials_file, settings.fcm_endpoint)
             PhonePush(push, devices, requests).install(outbox)
+        vapid = await vapid_key(db, box, settings)
+        WebPush(vapid, settings, http, devices, requests).install(outbox)
         services = cls(
             settings=settings,
             db=db,
@@ -110,6 +115,7 @@ class Services:
             devices=devices,
             qr=QrCodes(settings.issuer, settings.qr_rotation_seconds),
             push=push,
+            vapid=vapid,
         )
         ClientNotifications(services).install(outbox)
         services.background.append(asyncio.create_task(clients.forget_on_change()))
