@@ -11,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlmodel import select
 
+from app.outbox.models import OutboxMessage
 from app.services import Services
 from tests.conftest import _new_database, api_clients, make_settings
 from tests.support.device import enroll_new_device
@@ -96,6 +98,13 @@ def test_a_new_request_rings_each_subscribed_browser_with_a_generic_encrypted_pu
     assert 80 <= int(push.headers["ttl"]) <= 90  # the time left before the request expires
     assert push.headers["urgency"] == "high"
     assert "secret 42" not in str(push.message) and user["username"] not in str(push.message)
+
+    async def rows(s: Services):
+        async with s.db.session() as session:
+            return list((await session.exec(select(OutboxMessage))).all())
+
+    mine = [r for r in server.call(rows) if r.payload.get("request_id") == request.id]
+    assert sorted((r.kind, r.status) for r in mine) == [("webpush", "done")] * 2
 
 
 @pytest.mark.parametrize("gone", [404, 410])
