@@ -28,16 +28,19 @@ SECRET_NAME = "vapid"
 class VapidKey:
     private_pem: bytes
     contact: str  # the JWT's ``sub`` (RFC 8292 §2.1)
+    # The uncompressed P-256 point, base64url: the page's ``applicationServerKey`` and the ``k``
+    # parameter of the Authorization header (RFC 8292 §3.2).
+    public_key: str
 
-    @property
-    def public_key(self) -> str:
-        """The uncompressed P-256 point, base64url: the page's ``applicationServerKey`` and the
-        ``k`` parameter of the Authorization header (RFC 8292 §3.2)."""
-        key = serialization.load_pem_private_key(self.private_pem, None)
-        point = key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
+
+def _public_key(pem: bytes) -> str:
+    key = serialization.load_pem_private_key(pem, None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ValueError("BACKCHANNEL_WEB_PUSH_VAPID_PRIVATE_KEY must be a P-256 private key")
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
 
 def _new_pem() -> bytes:
@@ -61,6 +64,4 @@ async def vapid_key(db: Database, box: SecretBox, settings: Settings) -> VapidKe
         if configured
         else await server_secret(db, box, SECRET_NAME, _new_pem)
     )
-    key = VapidKey(pem, _contact(settings))
-    key.public_key  # noqa: B018 - a configured key that is not a P-256 PEM fails at start
-    return key
+    return VapidKey(pem, _contact(settings), _public_key(pem))

@@ -157,3 +157,25 @@ def test_the_authenticator_rings_with_web_push_and_the_console_shows_the_user(
     assert "Verified: Dana Demo" in desktop.inner_text("#status")
     phone.set_viewport_size(DESKTOP)
     _shot(phone, shots, "authenticator-desktop")
+
+
+def test_a_phone_that_does_not_allow_notifications_is_told_and_still_lists_requests(
+    demo, browser, push_service
+):
+    """The browser's permission prompt is out of reach headless: its answer, "Block", is given
+    by replacing ``Notification.requestPermission``; the page must say so and not subscribe."""
+    landing = _page(browser, DESKTOP)
+    landing.goto(demo.url + "/")
+    link = landing.locator("#enrollment-link").get_attribute("href")
+    landing.context.close()
+    phone = _page(browser, PHONE)
+    phone.context.add_init_script(
+        FAKE_PUSH_MANAGER % json.dumps(push_service.subscribe().subscription())
+        + "Notification.requestPermission = async () => 'denied';"
+    )
+    phone.goto(link or "")
+    phone.locator("text=This phone is enrolled.").wait_for()
+    phone.click("#ring-button")
+    phone.locator("#ring-state", has_text="Notifications were not allowed").wait_for()
+    assert phone.evaluate("window.subscribedWithKey") is None  # it did not subscribe
+    assert "keep this page open" in phone.inner_text("#empty")

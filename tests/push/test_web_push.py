@@ -200,5 +200,12 @@ async def test_the_vapid_key_is_made_once_and_a_configured_one_wins(tmp_path):
         )
         assert services.vapid.public_key == b64(point)
         await services.close()
+        p384 = ec.generate_private_key(ec.SECP384R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        with pytest.raises(ValueError, match="must be a P-256 private key"):
+            await Services.start(make_settings(url, web_push_vapid_private_key=p384.decode()))
     finally:
         drop()
