@@ -209,3 +209,24 @@ async def test_the_vapid_key_is_made_once_and_a_configured_one_wins(tmp_path):
             await Services.start(make_settings(url, web_push_vapid_private_key=p384.decode()))
     finally:
         drop()
+
+
+def test_the_authenticator_is_installable(web_server):
+    """A web app manifest, its icon and the service worker, each allowed by the page's CSP."""
+    with api_clients(web_server.url) as (_, http):
+        page = http.get("/authenticator")
+        assert '<link rel="manifest" href="/authenticator.webmanifest">' in page.text
+        csp = page.headers["content-security-policy"]
+        assert "manifest-src 'self'" in csp and "worker-src 'self'" in csp
+        manifest = http.get("/authenticator.webmanifest")
+        assert manifest.headers["content-type"] == "application/manifest+json"
+        body = manifest.json()
+        assert body["start_url"] == "/authenticator" and body["display"] == "standalone"
+        icon = http.get(body["icons"][0]["src"])
+        assert icon.headers["content-type"] == "image/svg+xml" and b"<svg" in icon.content
+        worker = http.get("/authenticator-worker.js")
+        assert worker.headers["content-type"].startswith("text/javascript")
+        assert worker.headers["cache-control"] == "no-cache"
+        assert 'addEventListener("push"' in worker.text
+        # Other pages keep the strict policy.
+        assert "worker-src" not in http.get("/").headers["content-security-policy"]
