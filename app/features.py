@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from app.ciba.delivery import ClientNotifications
 from app.push.effects import PhonePush
+from app.push.web import WebPush
 from app.services import Services
 
 
 def install(services: Services) -> None:
-    ClientNotifications(services).install(services.outbox)
-    if services.push is not None:  # FCM configured
-        PhonePush(services.push, services.devices, services.requests).install(services.outbox)
+    s = services
+    ClientNotifications(s).install(s.outbox)
+    if s.push is not None:  # FCM configured
+        PhonePush(s.push, s.devices, s.requests).install(s.outbox)
+    WebPush(s.vapid, s.settings, s.http, s.devices, s.requests).install(s.outbox)

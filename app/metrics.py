@@ -58,7 +58,7 @@ DECISION_TO_CLIENT = Histogram(
 )
 PUSH_RESULTS = Counter(
     "backchannel_push_results",
-    "Pushes to phones by channel (fcm, webpush) and result (sent, dead_token, transient).",
+    "Pushes to phones by channel (fcm, webpush) and result (sent, dead_token, transient, refused).",
     ["channel", "result"],
     registry=REGISTRY,
 )

@@ -21,6 +21,7 @@ from app.keys.secrets import server_secret
 from app.keys.service import KeyStore
 from app.outbound import outbound_client
 from app.outbox.service import Outbox
+from app.push.vapid import VapidKey, vapid_key
 from app.settings import Settings
 from app.storage.db import Database
 from app.tokens.mint import TokenMinter
@@ -48,6 +49,7 @@ class Services:
     devices: DeviceService
     qr: QrCodes
     push: FcmSender | None  # only with FCM configured
+    vapid: VapidKey  # Web Push needs no configuration: its key is made on first start
     # Open headless sockets per client in this process (their cap is per process).
     headless_sockets: Counter[str] = field(default_factory=Counter)
     # What runs for the services' life: listeners that keep this process's caches true.
@@ -91,6 +93,7 @@ class Services:
             from app.push.fcm import FcmSender  # heavy: only when configured
 
             push = FcmSender(settings.fcm_credentials_file, settings.fcm_endpoint)
+        vapid = await vapid_key(db, box, settings)
         services = cls(
             settings=settings,
             db=db,
@@ -107,6 +110,7 @@ class Services:
             devices=devices,
             qr=QrCodes(settings.issuer, settings.qr_rotation_seconds),
             push=push,
+            vapid=vapid,
         )
         services.background.append(asyncio.create_task(clients.forget_on_change()))
         return services

@@ -316,6 +316,18 @@ class Settings(BaseSettings):
         description="Base URL that replaces https://fcm.googleapis.com (an emulator or a test "
         "stand-in). Leave unset in production.",
     )
+    web_push_vapid_private_key: SecretStr | None = Field(
+        None,
+        description="The VAPID key (RFC 8292) the server signs Web Push requests with: a P-256 "
+        "private key in PEM. Unset: one is generated on first start and kept (sealed) in the "
+        "database; the web authenticator page serves its public half.",
+    )
+    web_push_contact: str | None = Field(
+        None,
+        description="The VAPID `sub` claim push services may write to about this server: a "
+        "`mailto:` or `https:` URI. Unset: the issuer when it is https, otherwise "
+        "`mailto:webpush@localhost`.",
+    )
     outbox_interval_seconds: float = Field(
         2,
         gt=0,

@@ -106,6 +106,14 @@ async def _scanned(services: Services, body: Any) -> AuthRequest:
     return request
 
 
+@router.get("/me")
+async def this_device(device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
+    """The device, and whose it is: the authenticator shows which account it approves for."""
+    user = await services.users.get(device.user_id)
+    account = {"username": user.username, "name": user.claims.get("name")} if user else None
+    return {**device.view(), "user": account}
+
+
 @router.patch("/me")
 async def update_device(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict[str, Any]:
     return (await services.devices.update(device.id, body)).view()

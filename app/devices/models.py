@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from app.storage.types import UTCDateTime, json_column, reference, utcnow
@@ -24,6 +24,10 @@ class Device(SQLModel, table=True):
     platform: str | None = Field(default=None, max_length=20)
     push_token: str | None = Field(default=None, max_length=4096)
     push_token_dead: bool = False
+    # A browser's Web Push subscription (RFC 8030): {"endpoint", "keys": {"p256dh", "auth"}}.
+    # SQL NULL when absent (not JSON null): the push effect selects ``web_push IS NOT NULL``.
+    web_push: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    web_push_dead: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -35,6 +39,7 @@ class Device(SQLModel, table=True):
             "platform": self.platform,
             "alg": self.alg,
             "push": "dead" if self.push_token_dead else ("on" if self.push_token else "off"),
+            "web_push": "dead" if self.web_push_dead else ("on" if self.web_push else "off"),
             "created_at": self.created_at.isoformat(),
             "last_seen_at": self.last_seen_at.isoformat() if self.last_seen_at else None,
         }

@@ -40,3 +40,13 @@ async def seen(tx: Tx, device_id: str, now: datetime) -> None:
     await tx.execute(
         "UPDATE devices SET last_seen_at = :now WHERE id = :id", {"id": device_id, "now": now}
     )
+
+
+async def web_pushable(tx: Tx, user_id: str) -> list[str]:
+    """The user's devices with a live Web Push subscription."""
+    rows = await tx.all(
+        "SELECT id FROM devices WHERE user_id = :user_id AND web_push IS NOT NULL "
+        "AND web_push_dead = :dead",
+        {"user_id": user_id, "dead": False},
+    )
+    return [row["id"] for row in rows]

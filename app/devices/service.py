@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from app.devices import repository
 from app.devices.assertions import spent, unverified_kid, verify_device_jwt
 from app.devices.models import Device, Enrollment
+from app.devices.web_push import WebPushSubscription
 from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, parse_body
 from app.hashing import hash_secret, new_secret
 from app.replay import use_once
@@ -42,6 +43,7 @@ class DeviceChanges(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     push_token: str | None = Field(None, min_length=1, max_length=4096)
     name: str | None = Field(None, max_length=100)
+    web_push: WebPushSubscription | None = None
 
 
 def device_key_alg(jwk: dict[str, Any]) -> str:
@@ -154,6 +156,12 @@ class DeviceService:
                 device.push_token, device.push_token_dead = changes.push_token, False
             if "name" in changes.model_fields_set:
                 device.name = changes.name
+            if "web_push" in changes.model_fields_set:
+                subscription = changes.web_push
+                if subscription is not None:
+                    subscription.check_endpoint(self.settings)
+                device.web_push = subscription.stored() if subscription else None
+                device.web_push_dead = False
             session.add(device)
             await session.commit()
             return device
@@ -169,6 +177,18 @@ class DeviceService:
                 update(Device)
                 .where(col(Device.id) == device_id, col(Device.push_token) == token)
                 .values(push_token_dead=True)
+            )
+            await session.commit()
+
+    async def mark_web_push_dead(self, device_id: str, endpoint: str) -> None:
+        """The push service said the subscription is gone (404/410, RFC 8030 §7.3); stop using
+        it until the page subscribes again. Only that subscription: a newer one stays live."""
+        device = await self.get(device_id)
+        if device is None or not device.web_push or device.web_push["endpoint"] != endpoint:
+            return
+        async with self.db.session() as session:
+            await session.exec(
+                update(Device).where(col(Device.id) == device_id).values(web_push_dead=True)
             )
             await session.commit()
 

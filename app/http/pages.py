@@ -28,6 +28,8 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
         "form-action 'self' " + " ".join(context.get("form_targets", [])) + "; "
         "frame-ancestors 'none'; base-uri 'none'"
     )
+    if context.get("installable"):  # an installable page: its manifest and service worker
+        csp += "; manifest-src 'self'; worker-src 'self'"
     headers = {
         "Content-Security-Policy": csp,
         "X-Frame-Options": "DENY",

@@ -4,6 +4,7 @@ carries the browser back to the client with a code. Denial, then a retry, too.""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlencode
@@ -100,3 +101,44 @@ def test_the_session_cookie_skips_the_login_next_time(server, phone, web, callba
     page.goto(_authorize_url(server, web, callback, challenge))
     _code_after_redirect(page, callback)  # straight back, no page, no phone
     assert phone.pending() == []
+
+
+def test_the_login_page_fits_a_phone_and_says_each_step_in_sentences(
+    server, phone, web, callback, tmp_path: Path
+):
+    """At 390 px every step — who asks and for what, the number, a denial — fits the screen,
+    with its buttons full width and every line a sentence."""
+    folder = Path(os.environ.get("BACKCHANNEL_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    _, challenge = pkce_pair()
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def shot(name: str) -> None:
+            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert fits, f"{name}: wider than the phone"
+            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+        def sentences() -> None:
+            for text in page.locator("main p:visible").all_inner_texts():
+                if text.strip() and not text.strip().isdigit():  # the number stands alone
+                    line = text.strip()
+                    assert line[0].isupper() and line[-1] in ".?!…:", f"not a sentence: {line!r}"
+
+        page.goto(_authorize_url(server, web, callback, challenge))
+        shot("login-phone")
+        assert page.locator("#send").bounding_box()["width"] > 300  # type: ignore[index]
+        sentences()
+        page.fill("#username", "kim")
+        page.click("#send")
+        page.locator("#number").wait_for()
+        shot("login-phone-number")
+        sentences()
+        phone.answer("deny")
+        page.locator("text=The request was denied on the phone.").wait_for()
+        shot("login-phone-denied")
+        sentences()
+        assert errors == []
