@@ -4,11 +4,13 @@ refused with the error /bc-authorize uses."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.support.ciba import CIBA, Phone
 from tests.support.clients import JWT_BEARER, ClientKey, register
@@ -109,3 +111,16 @@ def test_requested_expiry_beyond_the_fapi_bound_is_refused(http, server, key, cl
     )
     assert started.status_code == 200, started.text
     assert started.json()["expires_in"] <= 600
+
+
+def test_the_headless_socket_refuses_a_fapi_ciba_client(server, key, client_id, phone):
+    # The start frame carries no request object, so FAPI-CIBA's signed request cannot be met.
+    frame = {"type": "start", "scope": "openid", "login_hint": "fiona"}
+    frame.update(_auth(key, client_id, server.url))
+    url = server.url.replace("http://", "ws://") + "/headless"
+    with connect(url) as ws:
+        ws.send(json.dumps(frame))
+        answer = json.loads(ws.recv(timeout=5))
+    assert answer["type"] == "error" and answer["error"] == "invalid_request"
+    assert "FAPI-CIBA" in answer["error_description"]
+    assert phone.pending() == []
