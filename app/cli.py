@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
-from sqlalchemy.orm import configure_mappers
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import configure_mappers
 
 from app.clients.service import ClientService
 from app.errors import OAuthError
