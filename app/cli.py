@@ -17,9 +17,11 @@ from typing import Annotated, Any, Literal, TypeVar
 import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import configure_mappers
 
 from app.clients.service import ClientService
 from app.errors import OAuthError
+from app.evidence import service as evidence
 from app.keys.encryption import SecretBox
 from app.settings import Settings, get_settings
 from app.storage import migrations
@@ -45,12 +47,16 @@ keys_cli = typer.Typer(help="Signing keys.", no_args_is_help=True)
 clients_cli = typer.Typer(help="Registered clients (twin of /admin/clients).", no_args_is_help=True)
 users_cli = typer.Typer(help="Users (twin of /admin/users).", no_args_is_help=True)
 config_cli = typer.Typer(help="Configuration.", no_args_is_help=True)
+requests_cli = typer.Typer(
+    help="Decided requests' evidence (twin of /admin/requests).", no_args_is_help=True
+)
 for name, sub in (
     ("db", db_cli),
     ("keys", keys_cli),
     ("clients", clients_cli),
     ("users", users_cli),
     ("config", config_cli),
+    ("requests", requests_cli),
 ):
     cli.add_typer(sub, name=name)
 
@@ -365,6 +371,21 @@ def clients_list() -> None:
 
     async def work(db: Database, settings: Settings) -> list[dict[str, Any]]:
         return [c.public_view() for c in await ClientService(db, settings).all()]
+
+    _print(_run(work))
+
+
+@requests_cli.command("show")
+def requests_show(request_id: str) -> None:
+    """Show the evidence of a decided request: timeline, signed decision, device key, what
+    the phone showed."""
+
+    import app.storage.tables  # noqa: F401  (rows become models: every mapper must be known)
+
+    configure_mappers()  # the server does this on its first ORM query; this command has none
+
+    async def work(db: Database, settings: Settings) -> dict[str, Any]:
+        return await evidence.show(db.sql, request_id)
 
     _print(_run(work))
 

@@ -26,6 +26,7 @@ from app.devices.endpoints import router as devices
 from app.devices.endpoints import stream as device_stream
 from app.devices.web_authenticator import router as web_authenticator
 from app.discovery.endpoints import router as discovery
+from app.evidence.endpoints import router as admin_requests
 from app.headless.endpoint import PATH as HEADLESS_PATH
 from app.headless.endpoint import headless as headless_socket
 from app.health import router as health
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         admin_clients,
         admin_users,
         admin_devices,
+        admin_requests,
         health,
     ):
         app.include_router(router)

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app import ratelimit, replay
 from app.authorize import cleanup
 from app.ciba import limits
+from app.evidence import service as evidence
 from app.outbox.dispatcher import Dispatcher
 from app.services import Services
 from app.storage import outage
@@ -53,6 +54,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         ("purge_rate_events", lambda: ratelimit.purge_expired(services.db), purge),
         ("purge_rate_counts", lambda: limits.purge_expired(services.db, utcnow()), purge),
         ("expire_requests", services.requests.expire_overdue, 1),
+        ("purge_evidence", lambda: evidence.purge_expired(services.db.sql, utcnow()), purge),
     ]
     for name, job, seconds in jobs:
         scheduler.add_job(

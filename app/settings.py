@@ -364,6 +364,14 @@ class Settings(BaseSettings):
         "duration) on the `backchannel.access` logger at INFO. Off by default: a reverse proxy "
         "usually keeps the access log, and each line costs the server time on every request.",
     )
+    evidence_retention_days: int = Field(
+        400,
+        gt=0,
+        le=36500,
+        description="How long the evidence of a decision (the device-signed decision JWT, the "
+        "device's public key, what the phone showed; `GET /admin/requests/{id}`) is kept, in days. "
+        "It outlives the request itself; the scheduler deletes it after this.",
+    )
     purge_interval_seconds: float = Field(
         600,
         gt=0,

@@ -104,6 +104,7 @@ _PER_TEST_TABLES = (
     "pairwise_subjects",
     "rate_counts",
     "rate_events",
+    "decision_evidence",
 )
 
 

@@ -23,6 +23,7 @@ def issue_code(
 ) -> str:
     """Stage a code in the caller's transaction; returns the code itself."""
     code = new_secret(32)
+    lifetime = min(lifetime, params.max_code_lifetime or lifetime)
     now = utcnow()
     session.add(
         AuthorizationCode(

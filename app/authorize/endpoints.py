@@ -26,6 +26,7 @@ from app.authorize.params import (
 )
 from app.authorize.respond import ReturnTo
 from app.authorize.sessions import consented, find_session
+from app.clients import fapi
 from app.clients.models import Client
 from app.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
 from app.http.deps import ServicesDep
@@ -84,6 +85,7 @@ async def pushed_authorization_request(request: Request, services: ServicesDep) 
         uri = redirect_uri(form, client, set())
     except NoRedirect as exc:
         raise InvalidRequest(exc.message) from None
+    fapi.check_pushed_request(client.meta, form)
     checked = validate(form, client, services.settings, uri=uri, repeated=set())
     request_uri = await store.push(services.db, checked, services.settings.par_lifetime)
     body = {"request_uri": request_uri, "expires_in": services.settings.par_lifetime}

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.authorize import pkce
+from app.clients import fapi
 from app.clients.metadata import AUTHORIZATION_CODE, redirect_uri_problem
 from app.clients.models import Client
 from app.errors import (
@@ -59,6 +60,7 @@ class AuthorizationParams:
     login_hint: str | None = None
     acr_values: str | None = None
     authorization_details: list[dict[str, Any]] | None = None  # RFC 9396 §3
+    max_code_lifetime: int | None = None  # the client's FAPI profile may cap it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +175,7 @@ def validate(
         login_hint=params.get("login_hint"),
         acr_values=params.get("acr_values"),
         authorization_details=_details(params.get("authorization_details"), client, settings),
+        max_code_lifetime=fapi.max_code_lifetime(client.meta),
     )
 
 

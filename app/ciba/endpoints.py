@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from app.ciba import params
 from app.ciba.flow import start
 from app.ciba.request_object import request_parameters
+from app.clients import fapi
 from app.clients.metadata import CIBA
 from app.errors import RequestUriNotSupported, UnauthorizedClient
 from app.http.deps import ServicesDep
@@ -31,9 +32,10 @@ async def backchannel_authentication(request: Request, services: ServicesDep) ->
     if "request_uri" in form:
         raise RequestUriNotSupported("send the request object by value, in request")
     mode = client.meta.backchannel_token_delivery_mode or "poll"
-    ask = await params.validate(
-        await request_parameters(form, client, services, endpoint), client, services, mode=mode
-    )
+    fapi.check_ciba_request(client.meta, form)
+    asked = await request_parameters(form, client, services, endpoint)
+    fapi.check_requested_expiry(client.meta, asked.get("requested_expiry"))
+    ask = await params.validate(asked, client, services, mode=mode)
     auth_request, auth_req_id = await start(services, client, ask, mode)
     body: dict[str, object] = {"auth_req_id": auth_req_id, "expires_in": ask.expires_in}
     if mode != "push":  # push clients never poll

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from jwt import PyJWK, PyJWTError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.clients import fapi
 from app.errors import InvalidClientMetadata, InvalidRedirectUri, describe
 from app.outbound import check_outbound_url
 from app.rar.types import registry
@@ -72,6 +73,8 @@ class ClientMetadata(BaseModel):
     ) = Field(None, max_length=50)
     # RFC 9449 §5.2: always sender-constrain this client's access tokens with DPoP.
     dpop_bound_access_tokens: bool = False
+    # A FAPI profile whose rules bind this client (app/clients/fapi.py).
+    fapi_profile: Literal[fapi.PROFILES] | None = None  # type: ignore[valid-type]
 
     @field_validator("grant_types")
     @classmethod
@@ -203,6 +206,7 @@ def _check_consistency(meta: ClientMetadata, settings: Settings) -> None:
         parts = urlsplit(meta.sector_identifier_uri)
         if parts.scheme != "https" or not parts.hostname:
             raise bad("sector_identifier_uri must be an https URL")
+    fapi.check_metadata(meta)
 
 
 def _check_ciba(meta: ClientMetadata, settings: Settings) -> None:

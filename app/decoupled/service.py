@@ -38,6 +38,8 @@ EffectBuilder = Callable[[Tx, AuthRequest, Status], Awaitable[Sequence[OutboxMes
 Within = Callable[[AsyncSession, AuthRequest], Awaitable[None]]
 # A check that runs first in the transaction that stores a new request, given its time.
 Guard = Callable[[Tx, datetime], Awaitable[None]]
+# Runs in the same write as a move that happened (evidence of a decision, say).
+After = Callable[[Tx, AuthRequest], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,14 @@ class RequestService:
         user_id: str | None = None,
         within: Within | None = None,
         guard: Guard | None = None,
+        after: After | None = None,
         now: datetime | None = None,
     ) -> AuthRequest | None:
         """Move the request to ``target`` if it is in a state that allows it (only ``from_``,
         when given) and, with ``user_id``, belongs to that user. One conditional write: of
         racing callers one wins; the rest get None. ``within`` and the outbox effects of the move
-        commit with it; ``guard`` runs first in its transaction and may refuse."""
+        commit with it; ``guard`` runs first in its transaction and may refuse; ``after`` runs
+        in it once the move happened."""
         now = now or utcnow()
         allowed = sources(target)
         if from_ is not None:
@@ -156,7 +160,7 @@ class RequestService:
         # Too late is too late: no decision or redemption after expiry.
         not_after = now if target in (Status.APPROVED, Status.DENIED, Status.CONSUMED) else None
         if within is not None:
-            assert guard is None, "a guard runs in plain-SQL moves only"
+            assert guard is None and after is None, "guards run in plain-SQL moves only"
             moved = await self._transition_with(
                 request_id, target, values or {}, allowed, not_after, user_id, within
             )
@@ -171,6 +175,8 @@ class RequestService:
                     tx, request_id, target, allowed, values or {},
                     not_after=not_after, user_id=user_id,
                 )  # fmt: skip
+                if request is not None and after is not None:
+                    await after(tx, request)
                 return request, request is not None and await self._effects(tx, request, target)
 
             request, effects = await self.db.sql.write(unit)

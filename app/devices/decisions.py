@@ -22,6 +22,7 @@ from app.decoupled.states import Status
 from app.devices.assertions import spent, verify_device_jwt
 from app.devices.models import Device
 from app.errors import AccessDenied, Conflict, InvalidRequest, InvalidToken, NotFound
+from app.evidence import service as evidence
 from app.jwt_kinds import DECISION
 from app.rar.linking import HASH_CLAIM, details_hash
 from app.replay import use_once
@@ -132,6 +133,7 @@ async def decide(
         from_=Status.PENDING,  # the first answer wins; a denial never overturns an approval
         user_id=device.user_id,
         guard=spend_once,
+        after=evidence.recorder(device, settings, now),  # one INSERT in this same write
         now=now,
     )
     if moved is None:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from app.ciba import params
 from app.ciba.flow import start as start_request
 from app.ciba.tokens import redeem
+from app.clients import fapi
 from app.clients.metadata import CIBA
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
@@ -107,6 +108,7 @@ class Session:
         client = await self._client(first)
         with self._slot(client):
             try:
+                fapi.check_ciba_request(client.meta, first.parameters())  # no request objects here
                 ask = await params.validate(
                     first.parameters(), client, self.services, mode="headless", hint_required=False
                 )

@@ -7,6 +7,7 @@ from app.ciba.limits import RateCount
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.devices.models import Device, Enrollment
+from app.evidence.models import DecisionEvidence
 from app.keys.models import ServerSecret, SigningKey
 from app.outbox.models import OutboxMessage
 from app.ratelimit import RateEvent
@@ -22,6 +23,7 @@ __all__ = [
     "AuthorizationCode",
     "BrowserSession",
     "Client",
+    "DecisionEvidence",
     "Device",
     "Enrollment",
     "OutboxMessage",
