@@ -158,12 +158,13 @@ def serve(
         ),
     ] = False,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="Server processes on this port (PostgreSQL only; one per core is a start).",
+            help="Server processes on this port (PostgreSQL only; one per core is a start). "
+            "Default: BACKCHANNEL_WORKERS, else 1.",
         ),
-    ] = 1,
+    ] = None,
 ) -> None:
     """Start the server (uvicorn). Migrations run at start."""
     import os
@@ -186,7 +187,7 @@ def serve(
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
-        server.serve(settings, host, port, workers)
+        server.serve(settings, host, port, workers or settings.workers)
     except server.WorkersNeedPostgres as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database. The default is an SQLite file in the working "
         "directory; use `postgresql+psycopg://user:password@host/db` in production.",
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes `backchannel serve` runs on its port (`--workers` wins). "
+        "More than one needs PostgreSQL; one per core is a start.",
+    )
     database_pool_size: int = Field(
         10,
         gt=0,
