@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.storage.types import UTCDateTime, json_column, reference, utcnow
@@ -18,6 +18,12 @@ class AuthRequest(SQLModel, table=True):
     """One decoupled login, from the client's ask to the tokens (or the refusal)."""
 
     __tablename__ = "auth_requests"
+    __table_args__ = (
+        # The phone's list (a user's pending requests) and the expiry job (due requests); with
+        # an index on status alone SQLite scanned every pending request for each phone's list.
+        Index("ix_auth_requests_user_pending", "user_id", "status", "expires_at"),
+        Index("ix_auth_requests_status_expires", "status", "expires_at"),
+    )
 
     id: str = Field(
         primary_key=True, max_length=64, description="what devices see; not the auth_req_id"
@@ -28,7 +34,7 @@ class AuthRequest(SQLModel, table=True):
         default=None,
         sa_column=reference("users.id", 64, nullable=True),
     )
-    status: str = Field(max_length=16, index=True, description="a Status value")
+    status: str = Field(max_length=16, description="a Status value")
     mode: str = Field(
         max_length=16, description="how the result leaves: poll, ping, push, headless"
     )

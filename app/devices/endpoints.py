@@ -7,6 +7,7 @@ import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, WebSocket
+from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.decoupled.models import AuthRequest
@@ -57,9 +58,10 @@ async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/me/requests")
-async def pending_requests(device: DeviceDep, services: ServicesDep) -> list[dict[str, Any]]:
+async def pending_requests(device: DeviceDep, services: ServicesDep) -> JSONResponse:
     pending = await services.requests.pending_for_user(device.user_id)
-    return [await request_view(services, r) for r in pending]
+    # A JSONResponse of our own: FastAPI would validate and re-encode every view first.
+    return JSONResponse([await request_view(services, r) for r in pending])
 
 
 @router.post("/me/requests/{request_id}/decision")
