@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import os
 import re
@@ -254,8 +255,27 @@ class SqliteDatabase(SqlDatabase):
             _settle([(future, False, exc) for _, future, _ in batch])
             return
         batch, self._queue, self._flushing = self._queue, [], False
-        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         durable = {future for _, future, wanted in batch if wanted}
+        try:
+            outcomes = self._run_batch(batch)
+            self.connection.execute("COMMIT")
+        except sqlite3.Error as exc:  # the transaction as a whole failed (disk full, I/O error)
+            with contextlib.suppress(sqlite3.Error):
+                self.connection.execute("ROLLBACK")
+            outcomes = [(future, False, exc) for _, future, _ in batch]
+        # Nobody who asked for durability is answered before the WAL holding their commit is on
+        # the disk; the others are answered now.
+        now = [o for o in outcomes if o[0] not in durable]
+        self._unsynced.extend(o for o in outcomes if o[0] in durable)
+        _settle(now)
+        if self._unsynced and self._syncer is None:
+            self._syncer = loop.create_task(self._sync())
+
+    def _run_batch(
+        self, batch: list[tuple[WriteUnit[Any], asyncio.Future[Any], bool]]
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+        """Each unit in its own savepoint: one that fails rolls back alone."""
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         for unit, future, _ in batch:
             self.connection.execute("SAVEPOINT unit")
             try:
@@ -267,18 +287,7 @@ class SqliteDatabase(SqlDatabase):
                 continue
             self.connection.execute("RELEASE unit")
             outcomes.append((future, True, value))
-        try:
-            self.connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.connection.execute("ROLLBACK")
-            outcomes = [(future, False, exc) for future, _, _ in outcomes]
-        # Nobody who asked for durability is answered before the WAL holding their commit is on
-        # the disk; the others are answered now.
-        now = [o for o in outcomes if o[0] not in durable]
-        self._unsynced.extend(o for o in outcomes if o[0] in durable)
-        _settle(now)
-        if self._unsynced and self._syncer is None:
-            self._syncer = loop.create_task(self._sync())
+        return outcomes
 
     async def _sync(self) -> None:
         loop = asyncio.get_running_loop()
