@@ -21,8 +21,8 @@ from jwt import PyJWK
 
 from app import replay
 from app.dpop import nonce
-from app.dpop.thumbprint import REQUIRED, jwk_thumbprint
 from app.errors import InvalidDpopProof, UseDpopNonce
+from app.keys.crypto import THUMBPRINT_MEMBERS, thumbprint
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -56,7 +56,7 @@ async def verify_proof(
     if alg not in DPOP_ALGS:
         raise error(f"the DPoP proof's alg must be one of {', '.join(DPOP_ALGS)}")
     jwk = header.get("jwk")
-    if not isinstance(jwk, dict) or jwk.get("kty") not in REQUIRED:
+    if not isinstance(jwk, dict) or jwk.get("kty") not in THUMBPRINT_MEMBERS:
         raise error("the DPoP proof's header must carry a public jwk")
     if any(name in jwk for name in PRIVATE_MEMBERS):
         raise error("the DPoP proof's jwk must not contain a private key")
@@ -73,7 +73,7 @@ async def verify_proof(
         if not nonce.is_fresh(secret, settings, claims.get("nonce")):
             fresh = nonce.current(secret, settings)
             raise UseDpopNonce("send a DPoP proof with the server's nonce", nonce=fresh)
-    jkt = jwk_thumbprint(jwk)
+    jkt = thumbprint(jwk)
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 200 or "\x00" in jti:
         raise error("the DPoP proof needs a jti")

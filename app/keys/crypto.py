@@ -55,14 +55,18 @@ def public_jwk(key: PrivateKey) -> dict[str, Any]:
     return {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e")}
 
 
+# RFC 7638 §3.2: the members a thumbprint covers, per key type.
+THUMBPRINT_MEMBERS = {
+    "OKP": ("crv", "kty", "x"),
+    "EC": ("crv", "kty", "x", "y"),
+    "RSA": ("e", "kty", "n"),
+}
+
+
 def thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 JWK thumbprint (SHA-256), used as the kid: stable and collision-free."""
-    required = {
-        "OKP": ("crv", "kty", "x"),
-        "EC": ("crv", "kty", "x", "y"),
-        "RSA": ("e", "kty", "n"),
-    }
-    members = {name: jwk[name] for name in required[jwk["kty"]]}
+    """RFC 7638 JWK thumbprint (SHA-256): our keys' kid, and the ``jkt`` a DPoP-bound token
+    names its key by."""
+    members = {name: jwk[name] for name in THUMBPRINT_MEMBERS[jwk["kty"]]}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
     return b64url(hashlib.sha256(canonical).digest())
 
