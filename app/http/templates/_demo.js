@@ -92,8 +92,10 @@
   function paymentWords(details) {
     return (details || []).filter(function (d) { return d.type === "payment_initiation"; })
       .map(function (d) {
-        var ref = d.remittanceInformationUnstructured;
+        // The phone's words (app/rar/render.py), so the two screens can be compared.
+        var ref = d.remittanceInformationUnstructured, account = d.creditorAccount || {};
+        var number = account.iban || account.accountNumber;
         return "Pay " + d.instructedAmount.amount + " " + d.instructedAmount.currency + " to " +
-          d.creditorName + (ref ? ", ref " + ref : "");
+          d.creditorName + (number ? " (" + number + ")" : "") + (ref ? ", ref " + ref : "");
       }).join("; ");
   }
