@@ -85,6 +85,7 @@ async def terminal(request: Request, services: ServicesDep) -> Response:
         issuer=issuer,
         client=client,
         user=seed.USER,
+        shop=seed.SHOP,
         connect_sources=[_websocket(issuer)],
     )
 

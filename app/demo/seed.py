@@ -18,6 +18,8 @@ USER = {
     "email_verified": True,
 }
 SCOPE = "openid profile email phone"
+# Who the till's payments go to (docs/flows/payments.md); the IBAN is a well-known test number.
+SHOP = {"name": "Corner Shop", "iban": "DE02100100109307118603"}
 
 
 def clients(issuer: str) -> dict[str, dict[str, Any]]:
@@ -27,6 +29,7 @@ def clients(issuer: str) -> dict[str, dict[str, Any]]:
         "grant_types": [CIBA],
         "scope": SCOPE,
         "token_endpoint_auth_method": "client_secret_post",
+        "authorization_details_types": ["payment_initiation"],  # the console's and till's payments
     }
     return {
         "demo-poll": {**ciba, "client_name": "Demo call centre (poll)",

@@ -120,6 +120,33 @@ def test_the_agent_console_shows_the_verified_customer(demo, phone, desktop, sho
         _shot(desktop, shots, "agent-console")
 
 
+def test_the_agent_console_asks_for_a_payment_and_shows_what_was_approved(
+    demo, phone, desktop, shots
+):
+    desktop.goto(demo.url + "/demo/agent")
+    code = desktop.input_value("#binding").removeprefix("Call ref ")
+    desktop.fill("#pay-amount", "19,9")
+    desktop.fill("#payee", "Riverside Bakery")
+    desktop.check("input[name=mode][value=poll]")
+    desktop.click("#start")
+    desktop.locator("#state", has_text="Pending").wait_for()
+    words = f"Pay 19.90 EUR to Riverside Bakery, ref {code}"
+    assert desktop.inner_text("#payment") == "Asking: " + words
+    phone.locator(".request .payment-lines", has_text=words).wait_for()
+    phone.click(".approve")
+    desktop.locator("#state", has_text="Approved").wait_for(timeout=20_000)
+    assert desktop.inner_text("#payment") == "Approved: " + words  # from the token response
+    _shot(desktop, shots, "agent-console-payment")
+
+
+def test_the_agent_console_refuses_a_payment_without_an_amount(demo, desktop):
+    desktop.goto(demo.url + "/demo/agent")
+    desktop.fill("#payee", "Riverside Bakery")
+    desktop.click("#start")
+    assert desktop.evaluate("document.getElementById('pay-amount').validationMessage")
+    assert desktop.locator("#status").is_hidden()  # nothing was asked
+
+
 def test_a_denial_is_said_plainly_on_the_console(demo, phone, desktop):
     _agent_starts(desktop, demo, "push")
     phone.locator(".request").wait_for()
@@ -144,17 +171,28 @@ def test_a_customer_without_an_authenticator_is_told_at_once(demo, desktop):
 def test_the_till_is_paid_by_scanning_its_qr_with_the_phone(demo, phone, shots, browser):
     till = _page(browser, DESKTOP)
     till.goto(demo.url + "/demo/terminal")
+    till.fill("#amount", "42.1")
     till.click("#pay")
     till.locator("#qr").wait_for()
     till.wait_for_function("document.getElementById('qr').naturalWidth > 0")  # drawn, not broken
+    # The sale is sent as a payment (RFC 9396) and the till says which, with a fresh reference.
+    asked = re.fullmatch(
+        r"Pay 42\.10 EUR to Corner Shop \(DE02100100109307118603\), ref [A-Z2-9]{6}",
+        till.inner_text("#payment"),
+    )
+    assert asked, till.inner_text("#payment")
     _shot(till, shots, "till")
     uri = parse_qs(urlsplit(till.locator("#qr").get_attribute("src") or "").query)["uri"][0]
     phone.goto(uri)  # what the phone's camera opens
     phone.click("#confirm-button")
     till.locator("text=Scanned — approve on your phone.").wait_for()
-    assert "Pay £12.50" in phone.locator(".request").inner_text()
+    # The phone shows the payment in plain words before Approve, and signs what it showed.
+    assert asked.group(0) in phone.locator(".request .payment-lines").inner_text()
     phone.click(".approve")
-    till.locator("text=Paid £12.50. Thank you, Dana Demo.").wait_for()
+    till.locator("text=Paid 42.10 EUR to Corner Shop. Thank you, Dana Demo.").wait_for()
+    # What the token response says was approved, not what the till remembers asking.
+    assert till.inner_text("#payment") == "Approved: " + asked.group(0)
+    assert '"authorization_details"' in till.locator("details pre").text_content()
 
 
 def test_the_till_takes_a_typed_phone_number_on_a_phone_sized_screen(demo, phone, browser, shots):
@@ -165,9 +203,14 @@ def test_the_till_takes_a_typed_phone_number_on_a_phone_sized_screen(demo, phone
     till.fill("#phone-number", "+44 1632 960000")
     till.click("#send-hint")
     till.locator("text=Approve the payment on your phone.").wait_for()
-    phone.locator(".request", has_text="Pay £3.20").wait_for()
+    phone.locator(
+        ".request", has_text="Pay 3.20 EUR to Corner Shop (DE02100100109307118603), ref "
+    ).wait_for()
     phone.click(".approve")
-    till.locator("text=Paid £3.20. Thank you, Dana Demo.").wait_for()
+    till.locator("text=Paid 3.20 EUR to Corner Shop. Thank you, Dana Demo.").wait_for()
+    assert till.inner_text("#payment").startswith(
+        "Approved: Pay 3.20 EUR to Corner Shop (DE02100100109307118603), ref "
+    )
     _shot(till, shots, "till-phone")
 
 

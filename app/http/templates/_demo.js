@@ -70,3 +70,32 @@
     details.append(summary, pre);
     box.replaceChildren(table, details);
   }
+  // Payments (RFC 9396, docs/flows/payments.md): one payment_initiation entry to send, and any
+  // such entries in words — what is asked, and what a token response says was approved.
+  var REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+  function paymentRef() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(6)), function (b) {
+      return REF_ALPHABET[b % REF_ALPHABET.length];
+    }).join("");
+  }
+  function decimalAmount(text) {
+    var value = Number(String(text).trim().replace(",", "."));
+    return isFinite(value) && value > 0 && value < 1e12 ? value.toFixed(2) : null;
+  }
+  function paymentDetails(amount, payee, iban, ref) {
+    var entry = {type: "payment_initiation", actions: ["initiate"],
+      instructedAmount: {currency: "EUR", amount: amount}, creditorName: payee,
+      remittanceInformationUnstructured: ref};
+    if (iban) { entry.creditorAccount = {iban: iban}; }
+    return [entry];
+  }
+  function paymentWords(details) {
+    return (details || []).filter(function (d) { return d.type === "payment_initiation"; })
+      .map(function (d) {
+        // The phone's words (app/rar/render.py), so the two screens can be compared.
+        var ref = d.remittanceInformationUnstructured, account = d.creditorAccount || {};
+        var number = account.iban || account.accountNumber;
+        return "Pay " + d.instructedAmount.amount + " " + d.instructedAmount.currency + " to " +
+          d.creditorName + (number ? " (" + number + ")" : "") + (ref ? ", ref " + ref : "");
+      }).join("; ");
+  }
