@@ -1,5 +1,5 @@
-"""Rate-limit counters: one row per key and window, bumped in the request's own transaction
-(replaces counting the requests table on every start).
+"""Rate-limit counters: one row per key (its window opens with the key's first start), bumped in
+the request's own transaction (replaces counting the requests table on every start).
 
 Revision ID: 0005
 Revises: 0004
@@ -22,7 +22,6 @@ def upgrade() -> None:
     op.create_table(
         "rate_counts",
         sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("window_start", sa.Integer(), primary_key=True),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
     )

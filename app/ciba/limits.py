@@ -1,10 +1,10 @@
 """Per-client and per-user limits on starting authentication requests (push-bombing).
 
-Counted in the database, so every replica shares the counts: one counter row per key and fixed
-window (``rate_limit_window_seconds``), bumped by one upsert in the very transaction that stores
-the request. A refused attempt rolls its bumps back with it and leaves nothing behind (the phone
-is not told). Fixed windows let a burst straddle a boundary (up to twice the limit over one
-window's length); a limit against push-bombing needs no more precision than that.
+Counted in the database, so every replica shares the counts: one counter row per key, bumped by
+one upsert in the very transaction that stores the request. A key's window
+(``rate_limit_window_seconds``) opens with its first start and the count restarts once it has
+passed, so a burst is never split across two windows. A refused attempt rolls its bumps back
+with it and leaves nothing behind (the phone is not told).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 from app.errors import TooManyRequests
 from app.settings import Settings
 from app.storage.db import Database
-from app.storage.sql import Tx
+from app.storage.sql import Codec, Tx
 from app.storage.types import UTCDateTime
 
 
@@ -27,22 +27,25 @@ class RateCount(SQLModel, table=True):
     key: str = Field(
         primary_key=True, max_length=200, description="client:, user: or login-user:<id>"
     )
-    window_start: int = Field(
-        primary_key=True,
-        description="Unix time the window opened",
-        sa_column_kwargs={"autoincrement": False},
-    )
     count: int = 0
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    expires_at: datetime = Field(
+        sa_type=UTCDateTime, index=True, description="the end of the window the count is for"
+    )
 
 
-# One statement bumps every counter a start counts against (one round trip on PostgreSQL).
+ROWS = Codec(RateCount)
+# One statement bumps every counter a start counts against (one round trip on PostgreSQL). A
+# window opens with a key's first start (not on the clock's minute): a burst never straddles
+# two windows, so a limit of 5 is at most 5 in any window's length.
 BUMP = (
-    "INSERT INTO rate_counts (key, window_start, count, expires_at) VALUES {rows} "
-    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counts.count + 1 "
-    "RETURNING key, count"
+    "INSERT INTO rate_counts (key, count, expires_at) VALUES {rows} "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN rate_counts.expires_at <= :now THEN 1 ELSE rate_counts.count + 1 END, "
+    "expires_at = CASE WHEN rate_counts.expires_at <= :now THEN excluded.expires_at "
+    "ELSE rate_counts.expires_at END "
+    "RETURNING key, count, expires_at"
 )
-READ = "SELECT count FROM rate_counts WHERE key = :key AND window_start = :window_start"
+READ = "SELECT count FROM rate_counts WHERE key = :key AND expires_at > :now"
 
 
 async def count_start(
@@ -50,9 +53,6 @@ async def count_start(
 ) -> None:
     """Count one more request started; raise ``TooManyRequests`` (429 with ``Retry-After``)
     when that is over a limit. Runs inside the write that stores the request."""
-    window = settings.rate_limit_window_seconds
-    start = int(now.timestamp()) // window * window
-    ends = datetime.fromtimestamp(start + window, now.tzinfo)
     # What the client itself started counts against it; login pages are browsers'. Clients and
     # login pages count a user apart: a client is not refused for what anonymous browsers typed
     # on login pages (they have budgets of their own, app/authorize/tries.py); a login page's
@@ -67,26 +67,34 @@ async def count_start(
         limits[user_key] = ("this user", settings.rate_limit_per_user)
     if not limits:
         return
-    counts = await _bump(tx, list(limits), start, ends)
+    ends = now + timedelta(seconds=settings.rate_limit_window_seconds)
+    counts = await _bump(tx, list(limits), now, ends)
     if user_id is not None and other_key is not None:
-        row = await tx.one(READ, {"key": other_key, "window_start": start})
-        counts[user_key] += row["count"] if row else 0
+        row = await tx.one(READ, {"key": other_key, "now": now})
+        counts[user_key] = (counts[user_key][0] + (row["count"] if row else 0), counts[user_key][1])
     for key, (who, limit) in limits.items():
-        if counts[key] > limit:
+        count, window_ends = counts[key]
+        if count > limit:
             raise TooManyRequests(
                 f"too many authentication requests for {who}; try again later",
-                retry_after=max(1, math.ceil((ends - now).total_seconds())),
+                retry_after=max(1, math.ceil((window_ends - now).total_seconds())),
             )
 
 
-async def _bump(tx: Tx, keys: list[str], start: int, ends: datetime) -> dict[str, int]:
-    params: dict[str, object] = {"window_start": start, "expires_at": ends}
+async def _bump(
+    tx: Tx, keys: list[str], now: datetime, ends: datetime
+) -> dict[str, tuple[int, datetime]]:
+    """Each key's count in its window, and when that window ends."""
+    params: dict[str, object] = {"now": now, "expires_at": ends}
     rows = []
     for i, key in enumerate(keys):
         params[f"k{i}"] = key
-        rows.append(f"(:k{i}, :window_start, 1, :expires_at)")
+        rows.append(f"(:k{i}, 1, :expires_at)")
     bumped = await tx.all(BUMP.format(rows=", ".join(rows)), params)
-    return {row["key"]: int(row["count"]) for row in bumped}
+    return {
+        row["key"]: (int(row["count"]), row["expires_at"])
+        for row in (ROWS.decode(dict(r)) for r in bumped)
+    }
 
 
 async def purge_expired(db: Database, now: datetime) -> int:
