@@ -37,22 +37,15 @@ class PhonePush:
     ) -> Sequence[OutboxMessage]:
         if status != Status.PENDING or request.user_id is None:
             return []
-        device_ids = await devices_sql.pushable(tx, request.user_id)
-        payload = {"request_id": request.id}
-        return [
-            new_message(KIND, {**payload, "device_id": d}, give_up_at=request.expires_at)
-            for d in device_ids
-        ]
+        return push_messages(KIND, request, await devices_sql.pushable(tx, request.user_id))
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         device = await self.devices.get(payload["device_id"])
         request = await self.requests.get(payload["request_id"])
         if device is None or not device.push_token or device.push_token_dead:
             return  # the device left, or its token died since: nothing to send
-        if request is None or request.status != Status.PENDING:
-            return  # already answered elsewhere, expired or cancelled
-        ttl = int((request.expires_at - utcnow()).total_seconds())
-        if ttl <= 0:
+        ttl = seconds_left(request)
+        if request is None or ttl is None:
             return
         try:
             await self.sender.send(device.push_token, request.id, ttl)
@@ -64,3 +57,22 @@ class PhonePush:
             metrics.PUSH_RESULTS.labels(KIND, "transient").inc()
             raise Retry(str(exc)) from None
         metrics.PUSH_RESULTS.labels(KIND, "sent").inc()
+
+
+def push_messages(
+    kind: str, request: AuthRequest, device_ids: Sequence[str]
+) -> list[OutboxMessage]:
+    """One message of ``kind`` per device to tell of a new request: its id, nothing else."""
+    return [
+        new_message(kind, {"request_id": request.id, "device_id": d}, give_up_at=request.expires_at)
+        for d in device_ids
+    ]
+
+
+def seconds_left(request: AuthRequest | None) -> int | None:
+    """The push's time to live, or None when there is nothing left to tell: the request was
+    answered elsewhere, expired or cancelled."""
+    if request is None or request.status != Status.PENDING:
+        return None
+    ttl = int((request.expires_at - utcnow()).total_seconds())
+    return ttl if ttl > 0 else None

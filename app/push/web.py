@@ -20,12 +20,12 @@ from app.decoupled.states import Status
 from app.devices import repository as devices_sql
 from app.devices.service import DeviceService
 from app.outbox.models import OutboxMessage
-from app.outbox.service import GiveUp, Outbox, Retry, new_message
+from app.outbox.service import GiveUp, Outbox, Retry
+from app.push.effects import push_messages, seconds_left
 from app.push.sender import DeadToken, TransientPushError
 from app.push.vapid import VapidKey
 from app.settings import Settings
 from app.storage.sql import Tx
-from app.storage.types import utcnow
 
 KIND = "webpush"
 
@@ -54,13 +54,7 @@ class WebPush:
     ) -> Sequence[OutboxMessage]:
         if status != Status.PENDING or request.user_id is None:
             return []
-        device_ids = await devices_sql.web_pushable(tx, request.user_id)
-        return [
-            new_message(
-                KIND, {"request_id": request.id, "device_id": d}, give_up_at=request.expires_at
-            )
-            for d in device_ids
-        ]
+        return push_messages(KIND, request, await devices_sql.web_pushable(tx, request.user_id))
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         from app.push import webpush  # heavy (http_ece, py_vapid): on the first push only
@@ -69,10 +63,8 @@ class WebPush:
         request = await self.requests.get(payload["request_id"])
         if device is None or not device.web_push or device.web_push_dead:
             return  # the device left, or its subscription died since: nothing to send
-        if request is None or request.status != Status.PENDING:
-            return  # already answered elsewhere, expired or cancelled
-        ttl = int((request.expires_at - utcnow()).total_seconds())
-        if ttl <= 0:
+        ttl = seconds_left(request)
+        if request is None or ttl is None:
             return
         subscription = device.web_push
         try:
