@@ -10,7 +10,7 @@ from app.ciba.params import Ask
 from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import NewRequest
-from app.hashing import new_secret
+from app.decoupled.handles import new_auth_req_id
 from app.services import Services
 from app.storage.sql import Tx
 
@@ -26,7 +26,7 @@ async def start(
     dpop_jkt: str | None = None,
 ) -> tuple[AuthRequest, str]:
     """Store the request (its devices are told by the core's effects); returns it with its
-    ``auth_req_id`` (160+ bits, URL-safe). ``count_client`` False leaves the per-client limit
+    ``auth_req_id`` (app/decoupled/handles.py). ``count_client`` False leaves the per-client limit
     out (for tries started by anonymous browsers, not by the authenticated client)."""
     user_id = ask.user.id if ask.user else None
     client_id = client.client_id if count_client else None
@@ -34,7 +34,7 @@ async def start(
     async def limit(tx: Tx, now: datetime) -> None:
         await count_start(tx, services.settings, client_id, user_id, now)
 
-    auth_req_id = new_secret(32)
+    auth_req_id = new_auth_req_id()
     extra = dict(extra or {})
     if mode in ("ping", "push"):
         # The notification names the request by its auth_req_id, which the table otherwise keeps

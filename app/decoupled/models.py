@@ -26,13 +26,18 @@ class AuthRequest(SQLModel, table=True):
     )
 
     id: str = Field(
-        primary_key=True, max_length=64, description="what devices see; not the auth_req_id"
+        primary_key=True,
+        max_length=64,
+        description="what devices see; time-ordered (app/decoupled/handles.py); the auth_req_id "
+        "starts with it",
     )
-    auth_req_id_hash: str = Field(max_length=128, unique=True)
+    # Looked up by the id its auth_req_id starts with, then compared: no index of its own.
+    auth_req_id_hash: str = Field(max_length=128)
     client_id: str = Field(sa_column=reference("clients.client_id", 128))
     user_id: str | None = Field(
         default=None,
-        sa_column=reference("users.id", 64, nullable=True),
+        # ix_auth_requests_user_pending starts with user_id: it serves the cascade too.
+        sa_column=reference("users.id", 64, nullable=True, index=False),
     )
     status: str = Field(max_length=16, description="a Status value")
     mode: str = Field(

@@ -14,7 +14,6 @@ ROWS = Codec(AuthRequest)
 COLUMNS = ROWS.columns
 INSERT = f"INSERT INTO auth_requests ({COLUMNS}) VALUES ({placeholders(ROWS.names)})"
 BY_ID = f"SELECT {COLUMNS} FROM auth_requests WHERE id = :id"
-BY_HASH = f"SELECT {COLUMNS} FROM auth_requests WHERE auth_req_id_hash = :hash"
 PENDING_FOR_USER = (
     f"SELECT {COLUMNS} FROM auth_requests WHERE user_id = :user_id AND status = 'pending' "
     "AND expires_at > :now ORDER BY created_at"
@@ -35,10 +34,6 @@ async def insert(tx: Tx, row: dict[str, Any]) -> None:
 
 async def get(db: SqlDatabase | Tx, request_id: str) -> AuthRequest | None:
     return ROWS.load(await db.one(BY_ID, {"id": request_id}))
-
-
-async def by_hash(db: SqlDatabase, auth_req_id_hash: str) -> AuthRequest | None:
-    return ROWS.load(await db.one(BY_HASH, {"hash": auth_req_id_hash}))
 
 
 async def pending_for_user(db: SqlDatabase, user_id: str, now: datetime) -> list[AuthRequest]:

@@ -22,7 +22,8 @@ from app.decoupled import repository
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status, sources
 from app.events import EventBus, request_topic, user_topic
-from app.hashing import hash_secret, new_secret
+from app.decoupled.handles import new_auth_req_id, request_id_of
+from app.hashing import hash_secret, verify_secret
 from app.outbox.models import OutboxMessage
 from app.outbox.service import Outbox
 from app.storage.db import Database
@@ -79,10 +80,10 @@ class RequestService:
     ) -> tuple[AuthRequest, str]:
         """Store a pending request; returns it with its ``auth_req_id`` (kept only as a hash).
         ``guard`` runs first in the same transaction and may refuse (rate limits)."""
-        auth_req_id = new.auth_req_id or new_secret(32)
+        auth_req_id = new.auth_req_id or new_auth_req_id()
         now = utcnow()
         row: dict[str, Any] = {
-            "id": new_secret(16),
+            "id": request_id_of(auth_req_id),
             "auth_req_id_hash": hash_secret(auth_req_id),
             "client_id": new.client_id,
             "user_id": new.user_id,
@@ -127,7 +128,11 @@ class RequestService:
         return await repository.get(self.db.sql, request_id)
 
     async def by_auth_req_id(self, auth_req_id: str) -> AuthRequest | None:
-        return await repository.by_hash(self.db.sql, hash_secret(auth_req_id))
+        request_id = request_id_of(auth_req_id)
+        found = await repository.get(self.db.sql, request_id) if request_id else None
+        if found is None or not verify_secret(auth_req_id, found.auth_req_id_hash):
+            return None
+        return found
 
     async def pending_for_user(
         self, user_id: str, now: datetime | None = None

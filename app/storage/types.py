@@ -42,12 +42,15 @@ def json_column() -> Any:
     return JSON
 
 
-def reference(target: str, length: int, *, nullable: bool = False) -> Any:
-    """An indexed foreign-key column to ``table.column`` whose rows go when the target row goes
-    (a deleted client or user takes its tokens, codes and sessions with it)."""
+def reference(
+    target: str, length: int, *, nullable: bool = False, index: bool = True
+) -> Any:
+    """A foreign-key column to ``table.column`` whose rows go when the target row goes (a deleted
+    client or user takes its tokens, codes and sessions with it). Indexed, for that cascade,
+    unless the table's own index on several columns starts with it (``index=False``)."""
     return Column(
         String(length),
         ForeignKey(target, ondelete="CASCADE"),
         nullable=nullable,
-        index=True,
+        index=index,
     )

@@ -54,12 +54,15 @@ def test_a_poll_client_gets_an_unguessable_id_an_expiry_and_an_interval(client, 
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {"auth_req_id", "expires_in", "interval"}
-    assert re.fullmatch(r"[A-Za-z0-9_-]{27,}", body["auth_req_id"])  # ≥ 160 bits, URL-safe
+    # <the request's id>.<256-bit secret>, URL-safe (app/decoupled/handles.py)
+    request_id, secret = body["auth_req_id"].split(".")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", secret)
     assert body["expires_in"] == server.settings.ciba_default_expiry
     assert body["interval"] == server.settings.ciba_poll_interval
     assert response.headers["cache-control"] == "no-store"
     (shown,) = phone.pending()
     assert shown["binding_message"] == "Order 1234"
+    assert shown["id"] == request_id
     assert shown["client_name"] == "Call centre"
 
 

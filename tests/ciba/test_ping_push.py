@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from app import features
+from app.decoupled.handles import new_auth_req_id
 from app.decoupled.service import NewRequest
 from app.decoupled.states import Status
 from app.devices.decisions import ACR, AMR
@@ -342,6 +343,7 @@ async def test_a_restart_between_approval_and_delivery_still_delivers(tmp_path: 
             async with services.db.session() as session:
                 session.add(Device(id="dev-1", user_id=user.id, public_jwk={}, alg="ES256"))
                 await session.commit()
+            auth_req_id = new_auth_req_id()
             request, _ = await services.requests.create(
                 NewRequest(
                     client_id="pos",
@@ -350,8 +352,8 @@ async def test_a_restart_between_approval_and_delivery_still_delivers(tmp_path: 
                     scope="openid",
                     expires_in=120,
                     client_notification_token="t",
-                    extra={"auth_req_id": "the-id"},
-                    auth_req_id="the-id",
+                    extra={"auth_req_id": auth_req_id},
+                    auth_req_id=auth_req_id,
                 )
             )
             values = {"decided_at": utcnow(), "device_id": "dev-1", "amr": AMR}
@@ -367,6 +369,6 @@ async def test_a_restart_between_approval_and_delivery_still_delivers(tmp_path: 
 
             await asyncio.to_thread(started)
             (body,) = _posts(receiver)
-            assert body["auth_req_id"] == "the-id" and "id_token" in body
+            assert body["auth_req_id"] == auth_req_id and "id_token" in body
     finally:
         drop()

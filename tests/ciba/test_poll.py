@@ -131,6 +131,11 @@ def test_unknown_foreign_and_missing_ids(admin, http, client, phone):
     other = CibaClient.register(admin, http)
     assert _error(other.poll(auth_req_id)) == "invalid_grant"
     assert _error(client.poll("no-such-id")) == "invalid_grant"
+    # The request's own id with a made-up secret: found by its id, refused by the hash.
+    request_id, _, secret = auth_req_id.partition(".")
+    assert _error(client.poll(f"{request_id}.{secret[::-1]}")) == "invalid_grant"
+    assert _error(client.poll(request_id)) == "invalid_grant"
+    assert _error(client.poll(f"{request_id}.")) == "invalid_grant"
     missing = http.post("/token", data={"grant_type": CIBA}, auth=client.auth)
     assert _error(missing) == "invalid_request"
     # The foreign poll did not count against the owner's interval.
