@@ -23,6 +23,8 @@ def error_text(text: str) -> str:
     quotes claim names) or an echo of input, so quotes become apostrophes, backslashes slashes,
     line breaks spaces, and anything else outside printable ASCII a '?'."""
     text = text.translate(_QUOTES)
+    if text.isascii() and text.isprintable():  # the usual case, without a look at each char
+        return text
     return "".join(c if " " <= c <= "~" else "?" for c in text)
 
 

@@ -47,11 +47,10 @@ async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)
     if isinstance(exc, TooManyRequests):
         metrics.RATE_LIMITED.labels(getattr(request.scope.get("route"), "path", "unmatched")).inc()
-    log.log(
-        logging.DEBUG if exc.error in _ROUTINE else logging.INFO,
-        "request refused",
-        extra={"path": request.url.path, "error": exc.error, "detail": exc.detail},
-    )
+    level = logging.DEBUG if exc.error in _ROUTINE else logging.INFO
+    if log.isEnabledFor(level):  # a poll's routine answer should not pay for a record
+        extra = {"path": request.scope["path"], "error": exc.error, "detail": exc.detail}
+        log.log(level, "request refused", extra=extra)
     return render(exc)
 
 
