@@ -8,9 +8,9 @@ from typing import Any
 from app.ciba.limits import count_start
 from app.ciba.params import Ask
 from app.clients.models import Client
+from app.decoupled.handles import new_auth_req_id
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import NewRequest
-from app.decoupled.handles import new_auth_req_id
 from app.services import Services
 from app.storage.sql import Tx
 

@@ -19,10 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import metrics
 from app.decoupled import repository
+from app.decoupled.handles import new_auth_req_id, request_id_of
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status, sources
 from app.events import EventBus, request_topic, user_topic
-from app.decoupled.handles import new_auth_req_id, request_id_of
 from app.hashing import hash_secret, verify_secret
 from app.outbox.models import OutboxMessage
 from app.outbox.service import Outbox
