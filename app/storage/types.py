@@ -42,9 +42,7 @@ def json_column() -> Any:
     return JSON
 
 
-def reference(
-    target: str, length: int, *, nullable: bool = False, index: bool = True
-) -> Any:
+def reference(target: str, length: int, *, nullable: bool = False, index: bool = True) -> Any:
     """A foreign-key column to ``table.column`` whose rows go when the target row goes (a deleted
     client or user takes its tokens, codes and sessions with it). Indexed, for that cascade,
     unless the table's own index on several columns starts with it (``index=False``)."""
