@@ -121,5 +121,6 @@ async def render(services: Services) -> bytes:
         if row["status"] == "pending" and row["created_at"] is not None:
             OUTBOX_OLDEST.set((utcnow() - row["created_at"]).total_seconds())
     OPEN_SOCKETS.labels("headless").set(sum(services.headless_sockets.values()))
+    OPEN_SOCKETS.labels("device_stream").set(services.device_streams)
     OUTBOX_IN_FLIGHT.set(services.outbox.in_flight)
     return generate_latest(REGISTRY)

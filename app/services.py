@@ -52,6 +52,7 @@ class Services:
     vapid: VapidKey  # Web Push needs no configuration: its key is made on first start
     # Open headless sockets per client in this process (their cap is per process).
     headless_sockets: Counter[str] = field(default_factory=Counter)
+    device_streams: int = 0  # open /devices/me/stream sockets in this process, for /metrics
     # What runs for the services' life: listeners that keep this process's caches true.
     background: list[asyncio.Task[None]] = field(default_factory=list)
 

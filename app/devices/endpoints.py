@@ -147,6 +147,15 @@ async def stream(websocket: WebSocket, services: Services) -> None:
             await websocket.send_json({"type": "error", **body})
             await websocket.close(code=1008)
         return
+    services.device_streams += 1
+    try:
+        await _follow(websocket, services, device)
+    finally:
+        services.device_streams -= 1
+
+
+async def _follow(websocket: WebSocket, services: Services, device: Device) -> None:
+    """The stream of an authenticated device, until either side closes it."""
     async with services.bus.subscribe([user_topic(device.user_id)]) as events:
         pending = await services.requests.pending_for_user(device.user_id)
         await websocket.send_json(

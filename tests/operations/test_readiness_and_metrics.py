@@ -3,15 +3,18 @@ liveness, and /metrics in Prometheus format behind the admin token."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 from sqlalchemy import create_engine, text
+from websockets.sync.client import connect
 
 from app.storage.db import sync_url
 from tests.conftest import api_clients, make_settings
 from tests.support.ciba import CibaClient, Phone
 from tests.support.live import LiveServer
+from tests.support.waiting import wait_for
 
 
 def _sample(exposition: str, name: str, **labels: str) -> float:
@@ -57,6 +60,20 @@ def test_not_ready_while_the_schema_is_behind_the_code_but_still_alive(fresh_dat
             with engine.begin() as conn:
                 conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
             engine.dispose()
+
+
+def test_open_device_streams_are_counted(server, admin, http):
+    phone = Phone.enroll(admin, http, server.url, f"s{time.monotonic_ns()}")
+
+    def streams() -> float:
+        return _sample(admin.get("/metrics").text, "backchannel_open_sockets", kind="device_stream")
+
+    before = streams()
+    url = server.url.replace("http://", "ws://") + "/devices/me/stream"
+    with connect(f"{url}?assertion={phone.device.assertion()}") as stream:
+        assert json.loads(stream.recv(timeout=5))["type"] == "requests"
+        assert streams() == before + 1
+    wait_for(lambda: streams() == before)
 
 
 def test_metrics_need_the_admin_token(http):
