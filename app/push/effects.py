@@ -1,15 +1,17 @@
-"""New requests become one outbox message per device with a live push token."""
+"""New requests become one outbox message per device that a push channel can reach (FCM here,
+Web Push in app/push/web.py); each message is delivered by the channel that made it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from app import metrics
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
 from app.decoupled.states import Status
 from app.devices import repository as devices_sql
+from app.devices.models import Device
 from app.devices.service import DeviceService
 from app.outbox.models import OutboxMessage
 from app.outbox.service import GiveUp, Outbox, Retry, new_message
@@ -17,46 +19,90 @@ from app.push.sender import DeadToken, PushSender, TransientPushError
 from app.storage.sql import Tx
 from app.storage.types import utcnow
 
-KIND = "fcm"
 
+class DevicePush:
+    """A push channel to users' devices. A message carries the request id and nothing else (the
+    phone fetches what to show); its delivery reads the device and the request again, sends
+    nothing once either is gone or answered, forgets a token the service calls dead and leaves
+    transient failures to the outbox's retries until the request expires."""
 
-class PhonePush:
-    def __init__(
-        self, sender: PushSender, devices: DeviceService, requests: RequestService
-    ) -> None:
-        self.sender = sender
+    kind: ClassVar[str]
+    dead: ClassVar[str]  # why a delivery was given up when the token died, for the outbox row
+
+    def __init__(self, devices: DeviceService, requests: RequestService) -> None:
         self.devices = devices
         self.requests = requests
 
     def install(self, outbox: Outbox) -> None:
         self.requests.effects.append(self.effects)
-        outbox.register(KIND, self.deliver)
+        outbox.register(self.kind, self.deliver)
 
     async def effects(
         self, tx: Tx, request: AuthRequest, status: Status
     ) -> Sequence[OutboxMessage]:
         if status != Status.PENDING or request.user_id is None:
             return []
-        return push_messages(KIND, request, await devices_sql.pushable(tx, request.user_id))
+        return push_messages(self.kind, request, await self.reachable(tx, request.user_id))
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         device = await self.devices.get(payload["device_id"])
         request = await self.requests.get(payload["request_id"])
-        if device is None or not device.push_token or device.push_token_dead:
+        if device is None or not self.can_reach(device):
             return  # the device left, or its token died since: nothing to send
         ttl = seconds_left(request)
         if request is None or ttl is None:
             return
         try:
-            await self.sender.send(device.push_token, request.id, ttl)
+            await self.send(device, request, ttl)
         except DeadToken as exc:
-            metrics.PUSH_RESULTS.labels(KIND, "dead_token").inc()
-            await self.devices.mark_push_token_dead(device.id, device.push_token)
-            raise GiveUp(f"push token dead: {exc}") from None
+            metrics.PUSH_RESULTS.labels(self.kind, "dead_token").inc()
+            await self.forget(device)
+            raise GiveUp(f"{self.dead}: {exc}") from None
         except TransientPushError as exc:
-            metrics.PUSH_RESULTS.labels(KIND, "transient").inc()
+            metrics.PUSH_RESULTS.labels(self.kind, "transient").inc()
             raise Retry(str(exc)) from None
-        metrics.PUSH_RESULTS.labels(KIND, "sent").inc()
+        metrics.PUSH_RESULTS.labels(self.kind, "sent").inc()
+
+    async def reachable(self, tx: Tx, user_id: str) -> list[str]:
+        """The ids of the user's devices this channel can reach now."""
+        raise NotImplementedError
+
+    def can_reach(self, device: Device) -> bool:
+        raise NotImplementedError
+
+    async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
+        raise NotImplementedError
+
+    async def forget(self, device: Device) -> None:
+        """The push service called the device's token dead: no more pushes to it."""
+        raise NotImplementedError
+
+
+class PhonePush(DevicePush):
+    """Firebase Cloud Messaging, to the phone app's registration token."""
+
+    kind = "fcm"
+    dead = "push token dead"
+
+    def __init__(
+        self, sender: PushSender, devices: DeviceService, requests: RequestService
+    ) -> None:
+        super().__init__(devices, requests)
+        self.sender = sender
+
+    async def reachable(self, tx: Tx, user_id: str) -> list[str]:
+        return await devices_sql.pushable(tx, user_id)
+
+    def can_reach(self, device: Device) -> bool:
+        return bool(device.push_token) and not device.push_token_dead
+
+    async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
+        assert device.push_token is not None
+        await self.sender.send(device.push_token, request.id, ttl)
+
+    async def forget(self, device: Device) -> None:
+        assert device.push_token is not None
+        await self.devices.mark_push_token_dead(device.id, device.push_token)
 
 
 def push_messages(
