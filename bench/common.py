@@ -4,7 +4,6 @@ BACKCHANNEL_DATABASE_URL if set), with the given extra settings; figures printed
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 
 CIBA = "urn:openid:params:grant-type:ciba"
 ADMIN = "bench-admin-token-0123456789abcdefghijklmnop"
@@ -20,13 +19,11 @@ ADMIN = "bench-admin-token-0123456789abcdefghijklmnop"
 
 @contextmanager
 def server(settings: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     folder = tempfile.mkdtemp(prefix="bench-")
     database = os.environ.get("BACKCHANNEL_DATABASE_URL") or f"sqlite:///{folder}/bench.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env.update(
         BACKCHANNEL_ISSUER=url,
         BACKCHANNEL_DATABASE_URL=database,

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import socket
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -33,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import ADMIN, CIBA, report
 from tests.support.device import SimulatedDevice
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 from tests.support.receiver import Receiver
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_drill"
@@ -47,12 +46,6 @@ def fresh_database(url: str) -> None:
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{target.database}"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -200,7 +193,7 @@ async def run(args: argparse.Namespace) -> None:
     fresh_database(url)
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env.update(
         BACKCHANNEL_ISSUER=urls[0],  # one issuer for both, as behind a load balancer
         BACKCHANNEL_DATABASE_URL=url,

@@ -4,15 +4,14 @@ say and how their help reads. Real processes, real SQLite files."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-from tests.support.process import BIN
+from tests.support.process import BIN, server_env
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     return {**env, "COLUMNS": "100", **extra}
 
 

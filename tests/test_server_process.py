@@ -4,7 +4,6 @@ and a log that never shows a secret."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
@@ -16,20 +15,14 @@ import pytest
 
 from app.logging import redact
 from tests.support.ciba import CibaClient, Phone, long_poll_while
-from tests.support.process import BIN, served_process
+from tests.support.process import BIN, free_port, served_process, server_env
 
 ADMIN = "process-admin-token-0123456789abcdefghijkl"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def process_env(fresh_database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env.update(
         BACKCHANNEL_DATABASE_URL=fresh_database_url,
         BACKCHANNEL_ADMIN_TOKEN=ADMIN,
@@ -40,7 +33,7 @@ def process_env(fresh_database_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def served(process_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     url = f"http://127.0.0.1:{port}"
     env = {**process_env, "BACKCHANNEL_ISSUER": url, "BACKCHANNEL_ACCESS_LOG": "true"}
@@ -126,7 +119,7 @@ def test_redaction_masks_credentials_in_every_shape():
 @pytest.fixture
 def impatient(process_env: dict[str, str]) -> Iterator[str]:
     """`backchannel serve` with one-second header and body timeouts."""
-    port = _free_port()
+    port = free_port()
     env = {
         **process_env,
         "BACKCHANNEL_ISSUER": f"http://127.0.0.1:{port}",
@@ -167,7 +160,7 @@ def test_several_workers_are_refused_on_sqlite_with_the_reason(process_env, tmp_
     never = tmp_path / "never.db"
     process_env = {**process_env, "BACKCHANNEL_DATABASE_URL": f"sqlite:///{never}"}
     result = subprocess.run(
-        [str(BIN), "serve", "--port", str(_free_port()), "--workers", "2"],
+        [str(BIN), "serve", "--port", str(free_port()), "--workers", "2"],
         env=process_env,
         capture_output=True,
         text=True,
@@ -181,7 +174,7 @@ def test_several_workers_are_refused_on_sqlite_with_the_reason(process_env, tmp_
 def test_two_workers_on_postgresql_serve_one_port_and_share_their_events(process_env, db_kind):
     if db_kind != "postgresql":
         pytest.skip("several workers run on PostgreSQL only (the SQLite refusal is tested above)")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**process_env, "BACKCHANNEL_ISSUER": url, "BACKCHANNEL_RATE_LIMIT_PER_USER": "100"}
     with (

@@ -3,19 +3,14 @@ as the JSON form does, and still never shows a secret."""
 
 from __future__ import annotations
 
-import os
-import socket
-
 import httpx
 
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 
 
 def test_a_refusal_in_the_text_log_names_the_error_and_its_reason(fresh_database_url, tmp_path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    port = free_port()
+    env = server_env()
     env.update(
         BACKCHANNEL_DATABASE_URL=fresh_database_url,
         BACKCHANNEL_ADMIN_TOKEN="text-log-admin-token-0123456789abcdefgh",

@@ -3,25 +3,17 @@ demo's seeding (idempotent, through the admin API) with its URLs on the terminal
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import httpx
 
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 
 ADMIN = "serve-admin-token-0123456789abcdefghijklmn"
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     return {**env, "BACKCHANNEL_DATABASE_URL": database_url, "BACKCHANNEL_ADMIN_TOKEN": ADMIN,
             **extra}  # fmt: skip
 
@@ -38,7 +30,7 @@ def test_outside_demo_mode_the_front_page_names_the_server_and_no_demo_is_served
 def test_the_issuer_follows_the_port_and_a_configured_one_that_differs_is_pointed_out(
     fresh_database_url, tmp_path: Path
 ):
-    port = _port()
+    port = free_port()
     with served_process(_env(fresh_database_url), port):
         issuer = httpx.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration").json()
     assert issuer["issuer"] == f"http://localhost:{port}"  # not :8000
@@ -50,7 +42,7 @@ def test_the_issuer_follows_the_port_and_a_configured_one_that_differs_is_pointe
 
 
 def test_demo_mode_seeds_once_and_prints_what_to_open(fresh_database_url, tmp_path: Path):
-    port = _port()
+    port = free_port()
     url = f"http://localhost:{port}"
     headers = {"Authorization": f"Bearer {ADMIN}"}
     for run in range(2):  # a restart finds the demo and adds nothing

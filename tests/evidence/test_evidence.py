@@ -5,7 +5,6 @@ key), outlives the request row, is purged after the retention period, and has a 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from app.storage.db import sync_url
 from app.storage.types import utcnow
 from tests.support.ciba import CibaClient, Phone
 from tests.support.payments import payment, shown_hash
-from tests.support.process import BIN
+from tests.support.process import BIN, server_env
 
 
 @pytest.fixture
@@ -116,7 +115,7 @@ def test_evidence_past_its_retention_is_purged(admin, client, phone, server):
 
 def test_the_cli_twin_shows_the_same_evidence(admin, client, phone, database_url, tmp_path):
     _, request_id, _ = _pay(client, phone)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env["BACKCHANNEL_DATABASE_URL"] = database_url
     run = subprocess.run(
         [str(BIN), "requests", "show", request_id],

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ciba import CibaClient, Phone, verify_id_token
+from tests.support.process import server_env
 from tests.support.waiting import wait_for
 
 BIN = Path(sys.executable).parent / "backchannel"
@@ -26,7 +27,7 @@ def client(admin, http):
 
 
 def _login(server, client, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env["BACKCHANNEL_CLIENT_SECRET"] = client.secret  # not on the command line
     command = [str(BIN), "headless-login", "--issuer", server.url, "--client-id", client.client_id]
     return subprocess.Popen(
@@ -97,7 +98,7 @@ def test_on_a_terminal_each_new_code_is_drawn_over_the_last(rotating):
     ) as admin:
         client = CibaClient.register(admin, admin)
     controller, terminal = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env["BACKCHANNEL_CLIENT_SECRET"] = client.secret
     command = [str(BIN), "headless-login", "--issuer", rotating.url]
     command += ["--client-id", client.client_id]

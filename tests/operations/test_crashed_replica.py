@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterator
 
@@ -15,17 +14,11 @@ import pytest
 from tests.conftest import ADMIN_TOKEN, api_clients, make_settings
 from tests.support.ciba import CibaClient, Phone
 from tests.support.live import LiveServer
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 from tests.support.receiver import Receiver
 from tests.support.waiting import wait_for
 
 TAKEOVER_BOUND = 15.0  # the lease (10 s) plus the idle look (2 s), with room; it was 60 s
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,9 +31,9 @@ def receiver() -> Iterator[Receiver]:
 def test_a_killed_process_delivery_is_taken_over_in_seconds_with_the_same_id(
     fresh_database_url, receiver, tmp_path
 ):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env.update(
         BACKCHANNEL_DATABASE_URL=fresh_database_url,
         BACKCHANNEL_ADMIN_TOKEN=ADMIN_TOKEN,

@@ -4,33 +4,25 @@ idle-ish replicas used 1.26 cores at 20 logins/s; bench/drill.py measures the ra
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import time
 
 from tests.conftest import ADMIN_TOKEN, api_clients
 from tests.support.ciba import CibaClient, Phone
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 from tests.support.receiver import Receiver
 from tests.support.waiting import wait_for
 
 IDLE_SECONDS = 4.0  # the dispatcher's look (2 s) twice; the expiry job and purges, each second
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_idle_server_writes_nothing(tmp_path):
     """On its own SQLite file whatever the suite's database: ``PRAGMA data_version`` tells, from
     another connection, whether anything was committed meanwhile."""
     path = tmp_path / "idle.db"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env.update(
         BACKCHANNEL_DATABASE_URL=f"sqlite:///{path}",
         BACKCHANNEL_ADMIN_TOKEN=ADMIN_TOKEN,

@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from tests.conftest import ADMIN_TOKEN, PG_URL, api_clients
 from tests.operations.test_readiness_and_metrics import _sample
 from tests.support.ciba import CibaClient, Phone
-from tests.support.process import served_process
+from tests.support.process import free_port, served_process, server_env
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="replicas share PostgreSQL; on SQLite there is one process"
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.skipif(
 
 CONF = Path(__file__).resolve().parents[2] / "docker" / "nginx" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -55,9 +49,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 def deployment(fresh_database_url, tmp_path) -> Iterator[tuple[str, list]]:
     """(the proxy's URL, [(replica URL, process), …])."""
     assert Path(NGINX).exists(), "make test installs nginx (make nginx)"
-    proxy_port, ports = _free_port(), [_free_port(), _free_port()]
+    proxy_port, ports = free_port(), [free_port(), free_port()]
     issuer = f"http://127.0.0.1:{proxy_port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
+    env = server_env()
     env.update(
         BACKCHANNEL_DATABASE_URL=fresh_database_url,
         BACKCHANNEL_ADMIN_TOKEN=ADMIN_TOKEN,

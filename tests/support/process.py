@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +15,19 @@ from typing import IO, Any
 import httpx
 
 BIN = Path(sys.executable).parent / "backchannel"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env() -> dict[str, str]:
+    """This process's environment without any ``BACKCHANNEL_`` setting: a server started with it
+    has only the settings its test or bench adds."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
 
 
 @contextmanager
