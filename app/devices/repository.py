@@ -26,11 +26,12 @@ async def has_any(db: SqlDatabase, user_id: str) -> bool:
     return row is not None
 
 
-async def pushable(tx: Tx, user_id: str) -> list[str]:
-    """The user's devices with a live push token."""
+async def reachable(tx: Tx, user_id: str, token: str, dead: str) -> list[str]:
+    """The user's devices whose ``token`` column is set and not marked ``dead`` (a push
+    channel's columns: push_token and push_token_dead for FCM, web_push and web_push_dead)."""
     rows = await tx.all(
-        "SELECT id FROM devices WHERE user_id = :user_id AND push_token IS NOT NULL "
-        "AND push_token_dead = :dead",
+        f"SELECT id FROM devices WHERE user_id = :user_id AND {token} IS NOT NULL "
+        f"AND {dead} = :dead",
         {"user_id": user_id, "dead": False},
     )
     return [row["id"] for row in rows]
@@ -40,13 +41,3 @@ async def seen(tx: Tx, device_id: str, now: datetime) -> None:
     await tx.execute(
         "UPDATE devices SET last_seen_at = :now WHERE id = :id", {"id": device_id, "now": now}
     )
-
-
-async def web_pushable(tx: Tx, user_id: str) -> list[str]:
-    """The user's devices with a live Web Push subscription."""
-    rows = await tx.all(
-        "SELECT id FROM devices WHERE user_id = :user_id AND web_push IS NOT NULL "
-        "AND web_push_dead = :dead",
-        {"user_id": user_id, "dead": False},
-    )
-    return [row["id"] for row in rows]

@@ -28,6 +28,10 @@ class DevicePush:
 
     kind: ClassVar[str]
     dead: ClassVar[str]  # why a delivery was given up when the token died, for the outbox row
+    # The device's columns for this channel: its token (or subscription) and whether the push
+    # service called it dead.
+    token_column: ClassVar[str]
+    dead_column: ClassVar[str]
 
     def __init__(self, devices: DeviceService, requests: RequestService) -> None:
         self.devices = devices
@@ -42,7 +46,10 @@ class DevicePush:
     ) -> Sequence[OutboxMessage]:
         if status != Status.PENDING or request.user_id is None:
             return []
-        return push_messages(self.kind, request, await self.reachable(tx, request.user_id))
+        reachable = await devices_sql.reachable(
+            tx, request.user_id, self.token_column, self.dead_column
+        )
+        return push_messages(self.kind, request, reachable)
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         device = await self.devices.get(payload["device_id"])
@@ -63,12 +70,9 @@ class DevicePush:
             raise Retry(str(exc)) from None
         metrics.PUSH_RESULTS.labels(self.kind, "sent").inc()
 
-    async def reachable(self, tx: Tx, user_id: str) -> list[str]:
-        """The ids of the user's devices this channel can reach now."""
-        raise NotImplementedError
-
     def can_reach(self, device: Device) -> bool:
-        raise NotImplementedError
+        token = getattr(device, self.token_column)
+        return bool(token) and not getattr(device, self.dead_column)
 
     async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
         raise NotImplementedError
@@ -83,18 +87,13 @@ class PhonePush(DevicePush):
 
     kind = "fcm"
     dead = "push token dead"
+    token_column, dead_column = "push_token", "push_token_dead"
 
     def __init__(
         self, sender: PushSender, devices: DeviceService, requests: RequestService
     ) -> None:
         super().__init__(devices, requests)
         self.sender = sender
-
-    async def reachable(self, tx: Tx, user_id: str) -> list[str]:
-        return await devices_sql.pushable(tx, user_id)
-
-    def can_reach(self, device: Device) -> bool:
-        return bool(device.push_token) and not device.push_token_dead
 
     async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
         assert device.push_token is not None

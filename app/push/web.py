@@ -15,19 +15,18 @@ import httpx
 from app import metrics
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
-from app.devices import repository as devices_sql
 from app.devices.models import Device
 from app.devices.service import DeviceService
 from app.outbox.service import GiveUp
 from app.push.effects import DevicePush
 from app.push.vapid import VapidKey
 from app.settings import Settings
-from app.storage.sql import Tx
 
 
 class WebPush(DevicePush):
     kind = "webpush"
     dead = "web push subscription dead"
+    token_column, dead_column = "web_push", "web_push_dead"
 
     def __init__(
         self,
@@ -41,12 +40,6 @@ class WebPush(DevicePush):
         self.vapid = vapid
         self.settings = settings
         self.http = http
-
-    async def reachable(self, tx: Tx, user_id: str) -> list[str]:
-        return await devices_sql.web_pushable(tx, user_id)
-
-    def can_reach(self, device: Device) -> bool:
-        return bool(device.web_push) and not device.web_push_dead
 
     async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
         from app.push import webpush  # heavy (http_ece, py_vapid): on the first push only
