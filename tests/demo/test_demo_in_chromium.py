@@ -8,7 +8,6 @@ is meant to show, and no page may be wider than its viewport."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.conftest import ADMIN_TOKEN, _new_database, make_settings
-from tests.support.chromium import chromium
 from tests.support.live import LiveServer
 
 PHONE = {"width": 390, "height": 844}
@@ -36,20 +34,6 @@ def demo(tmp_path_factory) -> Iterator[LiveServer]:
     with LiveServer.start(settings) as server:
         yield server
     drop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = os.environ.get("BACKCHANNEL_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _page(browser: Browser, viewport: dict[str, int]) -> Page:

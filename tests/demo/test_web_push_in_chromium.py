@@ -13,16 +13,13 @@ the service worker, the permission, the page's subscribe path and the server —
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.conftest import _new_database, make_settings
 from tests.demo.test_demo_in_chromium import DESKTOP, PHONE, _agent_starts, _page, _shot
-from tests.support.chromium import chromium
 from tests.support.live import LiveServer
 from tests.support.waiting import wait_for
 from tests.support.webpush import PushServiceStandIn, Subscriber
@@ -53,20 +50,6 @@ def demo(tmp_path_factory) -> Iterator[LiveServer]:
     with LiveServer.start(settings) as server:
         yield server
     drop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = os.environ.get("BACKCHANNEL_SCREENSHOTS")  # `make screenshots`: docs/screenshots
-    path = Path(folder) if folder else tmp_path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="module")
