@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.storage.db import sync_url
-from tests.support.clients import ClientKey, private_jwk, register
+from tests.support.clients import ClientKey, private_jwk, register, register_key_client
 
 CIBA = "urn:openid:params:grant-type:ciba"
 
@@ -52,12 +52,7 @@ def test_chosen_client_id_is_kept_and_a_duplicate_conflicts(admin):
 
 
 def test_private_key_jwt_client_gets_no_secret(admin):
-    created = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=ClientKey("ES256").jwks,
-    )
+    created = register_key_client(admin, jwks=ClientKey("ES256").jwks)
     assert "client_secret" not in created
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.clients import JWT_BEARER, ClientKey, register
+from tests.support.clients import JWT_BEARER, ClientKey, register, register_key_client
 from tests.support.receiver import Receiver
 
 CC = {"grant_type": "client_credentials"}
@@ -89,12 +89,7 @@ def test_no_credentials_is_invalid_client(http):
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA", "PS256"])
 def test_private_key_jwt_with_inline_jwks(admin, http, server, alg):
     key = ClientKey(alg)
-    client = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=key.jwks,
-    )
+    client = register_key_client(admin, jwks=key.jwks)
     cid = client["client_id"]
     form = {
         **CC,
@@ -107,12 +102,7 @@ def test_private_key_jwt_with_inline_jwks(admin, http, server, alg):
 
 def test_private_key_jwt_accepts_the_issuer_as_audience_and_refuses_a_replay(admin, http, server):
     key = ClientKey()
-    client = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=key.jwks,
-    )
+    client = register_key_client(admin, jwks=key.jwks)
     assertion = key.assertion(client["client_id"], server.url)
     form = {**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
     assert http.post("/token", data=form).status_code == 200
@@ -135,12 +125,7 @@ def test_private_key_jwt_accepts_the_issuer_as_audience_and_refuses_a_replay(adm
 )
 def test_private_key_jwt_claim_checks(admin, http, server, overrides, reason):
     key = ClientKey()
-    client = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=key.jwks,
-    )
+    client = register_key_client(admin, jwks=key.jwks)
     cid = client["client_id"]
     assertion = key.assertion(cid, server.url + "/token", **overrides)
     form = {
@@ -156,12 +141,7 @@ def test_private_key_jwt_claim_checks(admin, http, server, overrides, reason):
 def test_private_key_jwt_accepts_an_hour_long_assertion(admin, http, server):
     # Authlib's client assertions live 3600 s by default; the cap must let them in.
     key = ClientKey()
-    client = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=key.jwks,
-    )
+    client = register_key_client(admin, jwks=key.jwks)
     assertion = key.assertion(
         client["client_id"], server.url + "/token", exp=int(time.time()) + 3600
     )
@@ -172,12 +152,7 @@ def test_private_key_jwt_accepts_an_hour_long_assertion(admin, http, server):
 
 def test_private_key_jwt_signed_by_another_key_is_refused(admin, http, server):
     registered, other = ClientKey(kid="k1"), ClientKey(kid="k1")
-    client = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=registered.jwks,
-    )
+    client = register_key_client(admin, jwks=registered.jwks)
     assertion = other.assertion(client["client_id"], server.url + "/token")
     response = http.post(
         "/token", data={**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
@@ -207,12 +182,7 @@ def test_private_key_jwt_with_jwks_uri_picks_up_a_rotated_key(admin, http, serve
     old, new = ClientKey(kid="old"), ClientKey(kid="new")
     with Receiver.start() as jwks_host:
         jwks_host.default = (200, old.jwks)
-        client = register(
-            admin,
-            grant_types=["client_credentials"],
-            token_endpoint_auth_method="private_key_jwt",
-            jwks_uri=jwks_host.url + "/jwks.json",
-        )
+        client = register_key_client(admin, jwks_uri=jwks_host.url + "/jwks.json")
         cid, aud = client["client_id"], server.url + "/token"
         form = {**CC, "client_assertion_type": JWT_BEARER}
         assert (
@@ -239,12 +209,7 @@ def test_jwks_uri_that_fails_is_invalid_client(admin, http, server):
     key = ClientKey()
     with Receiver.start() as jwks_host:
         jwks_host.default = (500, {"oops": True})
-        client = register(
-            admin,
-            grant_types=["client_credentials"],
-            token_endpoint_auth_method="private_key_jwt",
-            jwks_uri=jwks_host.url + "/jwks.json",
-        )
+        client = register_key_client(admin, jwks_uri=jwks_host.url + "/jwks.json")
         assertion = key.assertion(client["client_id"], server.url + "/token")
         response = http.post(
             "/token",
@@ -288,12 +253,7 @@ def test_every_failed_client_authentication_carries_a_challenge(admin, http, ser
     _assert_invalid_client(http.post(endpoint, data=body))  # no client authentication at all
 
     registered, other = ClientKey(kid="k1"), ClientKey(kid="k1")
-    signer = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=registered.jwks,
-    )
+    signer = register_key_client(admin, jwks=registered.jwks)
     cid, aud = signer["client_id"], server.url + endpoint
     wrong_key = {"client_assertion_type": JWT_BEARER, "client_assertion": other.assertion(cid, aud)}
     _assert_invalid_client(http.post(endpoint, data={**body, **wrong_key}))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import _new_database, api_clients, make_settings
-from tests.support.clients import JWT_BEARER, ClientKey, register
+from tests.support.clients import JWT_BEARER, ClientKey, register, register_key_client
 from tests.support.device import enroll_new_device
 from tests.support.live import LiveServer
 
@@ -61,12 +61,7 @@ def test_an_expired_client_assertion_within_the_leeway_is_not_accepted_twice(
 ):
     admin, http = clients
     key = ClientKey()
-    client = register(
-        admin,
-        grant_types=["client_credentials"],
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=key.jwks,
-    )
+    client = register_key_client(admin, jwks=key.jwks)
     now = int(time.time())
     assertion = key.assertion(client["client_id"], purging_server.url, iat=now - 60, exp=now - 2)
     form = {**CC, "client_assertion_type": JWT_BEARER, "client_assertion": assertion}

@@ -21,6 +21,17 @@ def register(admin: httpx.Client, **metadata: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
+def register_key_client(admin: httpx.Client, **metadata: Any) -> dict[str, Any]:
+    """A client_credentials client that authenticates with private_key_jwt; its keys (``jwks``
+    or ``jwks_uri``) in ``metadata``."""
+    return register(
+        admin,
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        **metadata,
+    )
+
+
 class ClientKey:
     """A client's own key pair, with its public JWK."""
 
