@@ -172,8 +172,8 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-# Values sqlite3 takes as they are; checked by exact type first because a new request binds some
-# thirty values and most are plain.
+# Values both drivers take as they are; checked by exact type first because a new request binds
+# some thirty values and most are plain.
 _PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 
 
@@ -369,17 +369,18 @@ def _pg_sql(sql: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - a del
     return converted
 
 
-def _pg_params(params: Params | None) -> dict[str, Any]:
-    from psycopg.types.json import Jsonb
+def _pg_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _naive_utc(value)
+    if isinstance(value, dict | list):
+        from psycopg.types.json import Jsonb
 
-    out: dict[str, Any] = {}
-    for key, value in (params or {}).items():
-        if isinstance(value, datetime):
-            value = _naive_utc(value)
-        elif isinstance(value, dict | list):
-            value = Jsonb(value)
-        out[key] = value
-    return out
+        return Jsonb(value)
+    return value
+
+
+def _pg_params(params: Params | None) -> dict[str, Any]:
+    return {k: v if type(v) in _PLAIN else _pg_value(v) for k, v in (params or {}).items()}
 
 
 class _PgTx:
