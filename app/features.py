@@ -5,6 +5,7 @@ state move causes and the handlers that deliver them. The composition root (app/
 from __future__ import annotations
 
 from app.ciba.delivery import ClientNotifications
+from app.evidence.service import on_redeemed
 from app.push.effects import PhonePush
 from app.push.web import WebPush
 from app.services import Services
@@ -12,6 +13,7 @@ from app.services import Services
 
 def install(services: Services) -> None:
     s = services
+    s.requests.effects.append(on_redeemed)
     ClientNotifications(s).install(s.outbox)
     if s.push is not None:  # FCM configured
         PhonePush(s.push, s.devices, s.requests).install(s.outbox)

@@ -34,6 +34,7 @@ from app.clients.models import Client
 from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.errors import TokenAccessDenied
+from app.evidence import repository as evidence
 from app.outbound import ResponseTooLarge, pinned_request
 from app.outbox.models import OutboxMessage
 from app.outbox.service import SEALED, GiveUp, Outbox, Retry, delivery_id, new_message
@@ -169,6 +170,7 @@ class ClientNotifications:
                 gate.succeeded(target)  # it answered: alive, even if it refused
         if 200 <= code < 300:
             metrics.client_knows(request.mode, request.decided_at)
+            await evidence.delivered(services.db.sql, request.id, utcnow())
             return
         if code >= 500 or code in RETRY_STATUSES:
             raise Retry(f"the notification endpoint answered {code}")

@@ -62,6 +62,8 @@ class AuthRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When a device was first handed the request's view (evidence: the phone had it to show).
+    shown_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     device_id: str | None = Field(default=None, max_length=64)
     decision_jwt: str | None = Field(

@@ -25,6 +25,8 @@ CLAIM = (
 SLOW_DOWN = (
     'UPDATE auth_requests SET "interval" = "interval" + 5, last_polled_at = :now WHERE id = :id'
 )
+# Write-once: only a request no device has been handed yet (evidence keeps the first time).
+MARK_SHOWN = "UPDATE auth_requests SET shown_at = :now WHERE id = :id AND shown_at IS NULL"
 OVERDUE = "SELECT id FROM auth_requests WHERE status IN ({sources}) AND expires_at <= :now"
 
 
@@ -89,6 +91,11 @@ async def record_poll(
     grow = "" if on_time else ', "interval" = "interval" + 5'
     sql = f"UPDATE auth_requests SET last_polled_at = :now{grow} WHERE id = :id AND {same}"
     return await tx.execute(sql, {"id": request_id, "now": now, "previous": previous}) == 1
+
+
+async def mark_shown(tx: Tx, request_ids: list[str], now: datetime) -> None:
+    for request_id in request_ids:
+        await tx.execute(MARK_SHOWN, {"id": request_id, "now": now})
 
 
 async def slow_down(tx: Tx, request_id: str, now: datetime) -> None:

@@ -102,6 +102,7 @@ class RequestService:
             "created_at": now,
             "expires_at": now + timedelta(seconds=new.expires_in),
             "claimed_at": None,
+            "shown_at": None,
             "decided_at": None,
             "device_id": None,
             "decision_jwt": None,
@@ -138,6 +139,19 @@ class RequestService:
         self, user_id: str, now: datetime | None = None
     ) -> list[AuthRequest]:
         return await repository.pending_for_user(self.db.sql, user_id, now or utcnow())
+
+    async def mark_shown(self, requests: list[AuthRequest], now: datetime | None = None) -> None:
+        """Note the first time a device was handed each of ``requests`` (the evidence's "shown");
+        no write at all when every one was handed before."""
+        fresh = [r.id for r in requests if r.shown_at is None]
+        if not fresh:
+            return
+        now = now or utcnow()
+
+        async def unit(tx: Tx) -> None:
+            await repository.mark_shown(tx, fresh, now)
+
+        await self.db.sql.write(unit)
 
     async def transition(
         self,

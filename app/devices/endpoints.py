@@ -14,7 +14,7 @@ from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.devices.decisions import Deciding, decide
 from app.devices.models import Device
-from app.devices.views import request_view
+from app.devices.views import handed_over
 from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
 from app.events import user_topic
 from app.http.deps import JsonBody, ServicesDep
@@ -61,7 +61,7 @@ async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
 async def pending_requests(device: DeviceDep, services: ServicesDep) -> JSONResponse:
     pending = await services.requests.pending_for_user(device.user_id)
     # A JSONResponse of our own: FastAPI would validate and re-encode every view first.
-    return JSONResponse([await request_view(services, r) for r in pending])
+    return JSONResponse(await handed_over(services, pending))
 
 
 @router.post("/me/requests/{request_id}/decision")
@@ -81,7 +81,7 @@ async def scan_preview(body: JsonBody, device: DeviceDep, services: ServicesDep)
     """What a scanned code asks — the client, the scope, where the sign-in comes from — without
     claiming it: the phone shows this and claims only when the user confirms (a code relayed
     in a message must not be taken by one tap)."""
-    return await request_view(services, await _scanned(services, body))
+    return (await handed_over(services, [await _scanned(services, body)]))[0]
 
 
 @router.post("/me/scan")
@@ -91,7 +91,7 @@ async def scan(body: JsonBody, device: DeviceDep, services: ServicesDep) -> dict
     claimed = await services.requests.claim(request.id, device.user_id)
     if claimed is None:
         raise InvalidRequest("this request is no longer open")
-    return await request_view(services, claimed)
+    return (await handed_over(services, [claimed]))[0]
 
 
 async def _scanned(services: Services, body: Any) -> AuthRequest:
@@ -159,7 +159,7 @@ async def _follow(websocket: WebSocket, services: Services, device: Device) -> N
     async with services.bus.subscribe([user_topic(device.user_id)]) as events:
         pending = await services.requests.pending_for_user(device.user_id)
         await websocket.send_json(
-            {"type": "requests", "requests": [await request_view(services, r) for r in pending]}
+            {"type": "requests", "requests": await handed_over(services, pending)}
         )
         shown = {r.id for r in pending}
         closed = asyncio.ensure_future(_until_closed(websocket))
@@ -219,9 +219,8 @@ async def _forward(
         if request.expires_at <= utcnow():
             return  # overdue; its expiry (and the closed frame) follows
         shown.add(request.id)
-        await websocket.send_json(
-            {"type": "request", "request": await request_view(services, request)}
-        )
+        [view] = await handed_over(services, [request])
+        await websocket.send_json({"type": "request", "request": view})
     else:
         shown.discard(request.id)
         await websocket.send_json({"type": "closed", "id": request.id, "status": request.status})

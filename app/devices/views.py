@@ -11,6 +11,13 @@ from app.rar.types import registry
 from app.services import Services
 
 
+async def handed_over(services: Services, requests: list[AuthRequest]) -> list[dict[str, Any]]:
+    """The views of ``requests`` for a device, noted as shown (the evidence's timeline)."""
+    views = [await request_view(services, r) for r in requests]
+    await services.requests.mark_shown(requests)
+    return views
+
+
 async def request_view(services: Services, request: AuthRequest) -> dict[str, Any]:
     client = await services.clients.get(request.client_id)
     types_file = services.settings.authorization_details_types_file

@@ -28,5 +28,9 @@ class DecisionEvidence(SQLModel, table=True):
     shown: dict[str, Any] = Field(sa_column=Column(json_column(), nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    shown_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_at: datetime = Field(sa_type=UTCDateTime)
+    # The tokens issued (or, for a login page, the code); and the client told of the outcome.
+    redeemed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     retain_until: datetime = Field(sa_type=UTCDateTime, index=True)

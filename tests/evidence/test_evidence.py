@@ -18,6 +18,8 @@ from app.storage.types import utcnow
 from tests.support.ciba import CibaClient, Phone
 from tests.support.payments import payment, shown_hash
 from tests.support.process import BIN, server_env
+from tests.support.receiver import Receiver
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -62,7 +64,9 @@ def test_an_approved_payment_leaves_verifiable_evidence_that_outlives_the_reques
     assert body["shown"]["authorization_details_text"] == on_phone["authorization_details_text"]
     assert body["shown"]["authorization_details_text"][0].startswith("Pay 42.10 EUR to Corner")
     timeline = body["timeline"]
-    assert timeline["created"] <= timeline["decided"] <= timeline["redeemed"]
+    assert timeline["created"] <= timeline["shown"] <= timeline["decided"] <= timeline["redeemed"]
+    # A polling client has its tokens in the answer that redeems them.
+    assert timeline["delivered"] == timeline["redeemed"]
     key = jwt.PyJWK(body["device"]["public_jwk"])
     signed = jwt.decode(
         body["decision_jwt"], key, algorithms=[key.algorithm_name], options={"verify_aud": False,
@@ -75,9 +79,50 @@ def test_an_approved_payment_leaves_verifiable_evidence_that_outlives_the_reques
     # The hot row goes (as the purge of finished requests would take it); the evidence stays.
     _sql(database_url, "DELETE FROM auth_requests WHERE id = :id", id=request_id)
     later = admin.get(f"/admin/requests/{request_id}").json()
-    assert later["status"] is None and later["timeline"]["redeemed"] is None
+    assert later["status"] is None  # the hot row is gone…
+    assert later["timeline"] == timeline  # …and the whole timeline stays
     assert later["decision_jwt"] == body["decision_jwt"]
-    assert later["timeline"]["decided"] == timeline["decided"]
+
+
+def test_shown_is_the_first_time_a_device_was_handed_the_request(admin, client, phone, http):
+    client.start(login_hint="ivy", binding_message="look twice")
+    (first,) = phone.pending()
+    between = utcnow().isoformat()
+    (again,) = phone.pending()  # handed over again: the evidence keeps the first time
+    assert again["id"] == first["id"]
+    assert phone.device.decide(http, first["id"], "approve").status_code == 200
+    timeline = admin.get(f"/admin/requests/{first['id']}").json()["timeline"]
+    assert timeline["created"] <= timeline["shown"] <= between <= timeline["decided"]
+
+
+def test_a_request_never_handed_to_a_device_has_no_shown_entry(admin, client, phone, http):
+    auth_req_id = client.start(login_hint="ivy", binding_message="blind")
+    request_id = auth_req_id.split(".")[0]  # the request id leads the auth_req_id
+    assert phone.device.decide(http, request_id, "approve").status_code == 200
+    timeline = admin.get(f"/admin/requests/{request_id}").json()["timeline"]
+    assert timeline["shown"] is None and timeline["decided"] is not None
+    assert timeline["redeemed"] is None and timeline["delivered"] is None
+
+
+def test_a_ping_client_is_delivered_its_notification_before_it_redeems(admin, http, phone):
+    with Receiver.start() as receiver:
+        receiver.default = (204, b"")
+        client = CibaClient.register(
+            admin,
+            http,
+            backchannel_token_delivery_mode="ping",
+            backchannel_client_notification_endpoint=receiver.url + "/cb",
+        )
+        auth_req_id = client.start(login_hint="ivy", client_notification_token="n-1")
+        shown = phone.answer("approve")
+        wait_for(lambda: receiver.requests)
+        url = f"/admin/requests/{shown['id']}"
+        wait_for(lambda: admin.get(url).json()["timeline"]["delivered"])
+        told = admin.get(url).json()["timeline"]
+        assert told["redeemed"] is None and told["decided"] <= told["delivered"]
+        assert client.poll(auth_req_id).status_code == 200
+        timeline = admin.get(url).json()["timeline"]
+        assert timeline["delivered"] == told["delivered"] <= timeline["redeemed"]
 
 
 def test_a_denial_is_kept_and_only_the_first_decision_counts(admin, client, phone, http):
