@@ -40,6 +40,7 @@ def issue_code(
             acr=grant.acr,
             amr=list(grant.amr),
             authorization_details=grant.authorization_details,
+            dpop_jkt=params.dpop_jkt,
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime),
         )

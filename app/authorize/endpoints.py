@@ -7,6 +7,7 @@ a login page. A ``request_uri`` from /par stands for every parameter but ``clien
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -28,7 +29,14 @@ from app.authorize.respond import ReturnTo
 from app.authorize.sessions import consented, find_session
 from app.clients import fapi
 from app.clients.models import Client
-from app.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
+from app.dpop.proof import verify_proof
+from app.errors import (
+    ConsentRequired,
+    InvalidDpopProof,
+    InvalidRequest,
+    LoginRequired,
+    OAuthError,
+)
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form, read_pairs, refuse_nul_pairs
@@ -87,9 +95,24 @@ async def pushed_authorization_request(request: Request, services: ServicesDep) 
         raise InvalidRequest(exc.message) from None
     fapi.check_pushed_request(client.meta, form)
     checked = validate(form, client, services.settings, uri=uri, repeated=set())
+    checked = await _bind_pushed(request, services, checked)
     request_uri = await store.push(services.db, checked, services.settings.par_lifetime)
     body = {"request_uri": request_uri, "expires_in": services.settings.par_lifetime}
     return JSONResponse(body, status_code=201, headers=NO_STORE)
+
+
+async def _bind_pushed(
+    request: Request, services: Services, checked: AuthorizationParams
+) -> AuthorizationParams:
+    """RFC 9449 §10.1: a DPoP proof sent to /par binds the code to its key, as dpop_jkt would;
+    given both, they must name the same key."""
+    proof = request.headers.get("dpop")
+    if proof is None:
+        return checked
+    jkt = await verify_proof(services, proof, "POST", services.settings.endpoint("/par"))
+    if checked.dpop_jkt is not None and checked.dpop_jkt != jkt:
+        raise InvalidDpopProof("the DPoP proof is signed by another key than dpop_jkt names")
+    return replace(checked, dpop_jkt=jkt)
 
 
 async def begin(request: Request, services: Services, params: AuthorizationParams) -> Response:

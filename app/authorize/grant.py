@@ -53,6 +53,11 @@ class AuthorizationCodeGrant:
             if client.meta.is_public and code.code_challenge is None:  # made public since
                 raise InvalidGrant("a public client's code must have been issued with PKCE")
             pkce.verify(form.get("code_verifier"), code.code_challenge, code.code_challenge_method)
+            if code.dpop_jkt is not None and request.dpop_jkt != code.dpop_jkt:
+                # Checked before the code is used up: a thief's try leaves it to its owner.
+                raise InvalidGrant(
+                    "the code is bound to a DPoP key (dpop_jkt): send a DPoP proof by that key"
+                )
             user = await session.get(User, code.user_id)
             if user is None or not user.active:
                 raise InvalidGrant("the user can no longer sign in")

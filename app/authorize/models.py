@@ -60,6 +60,8 @@ class AuthorizationCode(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # RFC 9449 §10: only a token request with a DPoP proof by this key may redeem the code.
+    dpop_jkt: str | None = Field(default=None, max_length=64)
     redeemed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     access_jti: str | None = Field(default=None, max_length=64)
     access_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

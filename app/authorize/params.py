@@ -7,6 +7,7 @@ error goes back to the client at that URI.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -31,6 +32,7 @@ from app.tokens.scopes import granted_scope
 LOOPBACK_IPS = ("127.0.0.1", "::1")
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 RESPONSE_MODES = ("query", "form_post")
+JWK_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")  # RFC 7638 with SHA-256, base64url
 # Bounds on what we keep and echo; generous for any real client.
 MAX_LENGTH = {"state": 2000, "nonce": 500, "login_hint": 256, "acr_values": 500, "scope": 1000}
 
@@ -61,6 +63,9 @@ class AuthorizationParams:
     acr_values: str | None = None
     authorization_details: list[dict[str, Any]] | None = None  # RFC 9396 §3
     max_code_lifetime: int | None = None  # the client's FAPI profile may cap it
+    # RFC 9449 §10: the DPoP key the code is bound to (its JWK SHA-256 thumbprint); from the
+    # request's dpop_jkt, or from the proof sent to /par.
+    dpop_jkt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,6 +181,7 @@ def validate(
         acr_values=params.get("acr_values"),
         authorization_details=_details(params.get("authorization_details"), client, settings),
         max_code_lifetime=fapi.max_code_lifetime(client.meta),
+        dpop_jkt=_dpop_jkt(params.get("dpop_jkt")),
     )
 
 
@@ -183,6 +189,12 @@ def _details(value: str | None, client: Client, settings: Settings) -> list[dict
     if value is None:
         return None
     return rar.parse(value, client, registry(settings.authorization_details_types_file))
+
+
+def _dpop_jkt(value: str | None) -> str | None:
+    if value is not None and not JWK_THUMBPRINT.fullmatch(value):
+        raise InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)")
+    return value
 
 
 def _prompt(value: str | None) -> list[str]:

@@ -28,7 +28,7 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(fresh_database_url):
     assert current(fresh_database_url) is None
     upgrade(fresh_database_url)
-    assert current(fresh_database_url) == "0012"
+    assert current(fresh_database_url) == "0013"
     assert _tables(fresh_database_url) >= TABLES
     downgrade(fresh_database_url, "base")
     assert current(fresh_database_url) is None
