@@ -35,8 +35,11 @@ HINTS = ("login_hint", "login_hint_token", "id_token_hint")
 MAX_HINT_LENGTH = 4096
 
 
-async def find_user(params: Mapping[str, str], client: Client, services: Services) -> User:
-    """The one user the request's hint names; ``unknown_user_id`` if none (or not active)."""
+async def find_user(
+    params: Mapping[str, str], client: Client, services: Services
+) -> tuple[User, bool]:
+    """The one user the request's hint names, and whether an authenticator is enrolled;
+    ``unknown_user_id`` if none (or not active)."""
     given = [name for name in HINTS if name in params]
     if len(given) != 1:
         raise InvalidRequest(
@@ -47,18 +50,20 @@ async def find_user(params: Mapping[str, str], client: Client, services: Service
     if not value or len(value) > MAX_HINT_LENGTH:
         raise InvalidRequest(f"{name} must be a non-empty string of at most {MAX_HINT_LENGTH}")
     if name == "login_hint":
-        user = await services.users.find_by_hint(value)
+        found = await services.users.find_by_hint_enrolled(value)
     elif name == "login_hint_token":
-        user = await _from_login_hint_token(value, client, services)
+        found = await _from_login_hint_token(value, client, services)
     else:
         user_id = await _from_id_token_hint(value, client, services)
-        user = await services.users.get(user_id) if user_id else None
-    if user is None or not user.active:
+        found = await services.users.get_enrolled(user_id) if user_id else None
+    if found is None or not found[0].active:
         raise UnknownUserId("no user matches the hint")
-    return user
+    return found
 
 
-async def _from_login_hint_token(token: str, client: Client, services: Services) -> User | None:
+async def _from_login_hint_token(
+    token: str, client: Client, services: Services
+) -> tuple[User, bool] | None:
     claims = await _verify_client_jwt(token, client, services)
     sub_id = claims.get("sub_id")
     if not isinstance(sub_id, dict):
@@ -70,7 +75,7 @@ async def _from_login_hint_token(token: str, client: Client, services: Services)
         raise InvalidRequest(
             "login_hint_token sub_id must use format email, phone_number or opaque"
         )
-    return await services.users.find_by_hint(value)
+    return await services.users.find_by_hint_enrolled(value)
 
 
 async def _verify_client_jwt(token: str, client: Client, services: Services) -> dict[str, Any]:

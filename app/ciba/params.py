@@ -13,7 +13,6 @@ from typing import Any
 
 from app.ciba.hints import HINTS, find_user
 from app.clients.models import Client
-from app.devices import repository as devices_sql
 from app.errors import (
     AccessDenied,
     InvalidBindingMessage,
@@ -85,10 +84,10 @@ async def validate(
     expires_in = _expiry(params.get("requested_expiry"), services)
     user = None
     if hint_required or any(name in params for name in HINTS):
-        user = await find_user(params, client, services)
+        user, enrolled = await find_user(params, client, services)
         # Nobody could ever answer: say so now rather than let the client wait out the expiry
         # (docs/errors.md explains the choice of access_denied).
-        if not await devices_sql.has_any(services.db.sql, user.id):
+        if not enrolled:
             raise AccessDenied("the user has no enrolled authenticator to approve the request")
     user_code_checked = False
     if client.meta.backchannel_user_code_parameter and user is not None:

@@ -18,14 +18,6 @@ async def get(db: SqlDatabase, device_id: str) -> Device | None:
     )
 
 
-async def has_any(db: SqlDatabase, user_id: str) -> bool:
-    """Whether the user has enrolled at least one authenticator."""
-    row = await db.one(
-        "SELECT 1 AS one FROM devices WHERE user_id = :user_id LIMIT 1", {"user_id": user_id}
-    )
-    return row is not None
-
-
 async def reachable(tx: Tx, user_id: str, token: str, dead: str) -> list[str]:
     """The user's devices whose ``token`` column is set and not marked ``dead`` (a push
     channel's columns: push_token and push_token_dead for FCM, web_push and web_push_dead)."""

@@ -16,8 +16,9 @@ from app.errors import Conflict, InvalidRequest, NotFound, parse_body
 from app.hashing import hash_user_code
 from app.storage.db import Database, delete_by_key
 from app.storage.types import utcnow
+from app.users import repository
 from app.users.models import PROFILE_CLAIMS, User, UserFields, normalize_phone
-from app.users.repository import BY_HINT, BY_ID, ROWS
+from app.users.repository import BY_HINT, BY_ID
 
 COLUMNS = ("username", "email", "email_verified", "phone_number", "phone_number_verified", "active")
 log = logging.getLogger("backchannel.users")
@@ -64,7 +65,12 @@ class UserService:
             await session.commit()
 
     async def get(self, user_id: str) -> User | None:
-        return ROWS.load(await self.db.sql.one(BY_ID, {"id": user_id}))
+        found = await self.get_enrolled(user_id)
+        return found[0] if found else None
+
+    async def get_enrolled(self, user_id: str) -> tuple[User, bool] | None:
+        """The user, and whether an authenticator is enrolled (in the same statement)."""
+        return repository.load(await self.db.sql.one(BY_ID, {"id": user_id}))
 
     async def require(self, user_id: str) -> User:
         user = await self.get(user_id)
@@ -81,19 +87,24 @@ class UserService:
             raise NotFound("no such user")
 
     async def find_by_hint(self, hint: str) -> User | None:
+        found = await self.find_by_hint_enrolled(hint)
+        return found[0] if found else None
+
+    async def find_by_hint_enrolled(self, hint: str) -> tuple[User, bool] | None:
         """A ``login_hint`` may be the username, the email or the phone number. A hint that
         names two users (rows from before identifiers were unique across fields) names nobody:
-        guessing could send the push to the wrong person's phone."""
+        guessing could send the push to the wrong person's phone. With the user, whether an
+        authenticator is enrolled."""
         hint = hint.strip()
         phone = None
         with contextlib.suppress(ValueError):  # not shaped like a phone number
             phone = normalize_phone(hint)
         params = {"username": hint.lower(), "email": hint.lower(), "phone": phone}
-        found = [ROWS.load(row) for row in await self.db.sql.all(BY_HINT, params)]
-        if len(found) > 1:
-            log.warning("ambiguous login hint refused", extra={"users": [u.id for u in found]})
+        rows = await self.db.sql.all(BY_HINT, params)
+        if len(rows) > 1:
+            log.warning("ambiguous login hint refused", extra={"users": [r["id"] for r in rows]})
             return None
-        return found[0] if found else None
+        return repository.load(rows[0]) if rows else None
 
 
 def _hint_matches(hint: str) -> Any:
