@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.ciba.delivery import ClientNotifications
 from app.evidence.service import on_redeemed
-from app.push.effects import PhonePush
+from app.push.effects import DevicePush, PhonePush, PushFanout
 from app.push.web import WebPush
 from app.services import Services
 
@@ -15,6 +15,7 @@ def install(services: Services) -> None:
     s = services
     s.requests.effects.append(on_redeemed)
     ClientNotifications(s).install(s.outbox)
+    channels: list[DevicePush] = [WebPush(s.vapid, s.settings, s.http, s.devices, s.requests)]
     if s.push is not None:  # FCM configured
-        PhonePush(s.push, s.devices, s.requests).install(s.outbox)
-    WebPush(s.vapid, s.settings, s.http, s.devices, s.requests).install(s.outbox)
+        channels.insert(0, PhonePush(s.push, s.devices, s.requests))
+    PushFanout(channels).install(s.requests, s.outbox)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.devices.models import Device
-from app.storage.sql import Codec, SqlDatabase, Tx
+from app.storage.sql import Codec, Row, SqlDatabase, Tx
 
 ROWS = Codec(Device)
 BY_ID = f"SELECT {ROWS.columns} FROM devices WHERE id = :id"
@@ -18,15 +18,16 @@ async def get(db: SqlDatabase, device_id: str) -> Device | None:
     )
 
 
-async def reachable(tx: Tx, user_id: str, token: str, dead: str) -> list[str]:
-    """The user's devices whose ``token`` column is set and not marked ``dead`` (a push
-    channel's columns: push_token and push_token_dead for FCM, web_push and web_push_dead)."""
-    rows = await tx.all(
-        f"SELECT id FROM devices WHERE user_id = :user_id AND {token} IS NOT NULL "
-        f"AND {dead} = :dead",
-        {"user_id": user_id, "dead": False},
-    )
-    return [row["id"] for row in rows]
+# Each device of a user and, per push channel, whether it has a token (or subscription) and
+# whether the push service called it dead: one statement tells every channel whom it reaches.
+PUSH_TARGETS = (
+    "SELECT id, push_token IS NOT NULL AS push_token, push_token_dead, "
+    "web_push IS NOT NULL AS web_push, web_push_dead FROM devices WHERE user_id = :user_id"
+)
+
+
+async def push_targets(tx: Tx, user_id: str) -> list[Row]:
+    return await tx.all(PUSH_TARGETS, {"user_id": user_id})
 
 
 async def seen(tx: Tx, device_id: str, now: datetime) -> None:

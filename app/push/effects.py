@@ -3,7 +3,7 @@ Web Push in app/push/web.py); each message is delivered by the channel that made
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from app import metrics
@@ -37,24 +37,15 @@ class DevicePush:
         self.devices = devices
         self.requests = requests
 
-    def install(self, outbox: Outbox) -> None:
-        self.requests.effects.append(self.effects)
-        outbox.register(self.kind, self.deliver)
-
-    async def effects(
-        self, tx: Tx, request: AuthRequest, status: Status
-    ) -> Sequence[OutboxMessage]:
-        if status != Status.PENDING or request.user_id is None:
-            return []
-        reachable = await devices_sql.reachable(
-            tx, request.user_id, self.token_column, self.dead_column
-        )
-        return push_messages(self.kind, request, reachable)
+    def reaches(self, target: Mapping[str, Any]) -> bool:
+        """Whether a device (its fields, or its row of push targets: app/devices/repository.py)
+        has a live token or subscription for this channel."""
+        return bool(target[self.token_column]) and not target[self.dead_column]
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         device = await self.devices.get(payload["device_id"])
         request = await self.requests.get(payload["request_id"])
-        if device is None or not self.can_reach(device):
+        if device is None or not self.reaches(vars(device)):  # a model's fields are its vars
             return  # the device left, or its token died since: nothing to send
         ttl = seconds_left(request)
         if request is None or ttl is None:
@@ -69,10 +60,6 @@ class DevicePush:
             metrics.PUSH_RESULTS.labels(self.kind, "transient").inc()
             raise Retry(str(exc)) from None
         metrics.PUSH_RESULTS.labels(self.kind, "sent").inc()
-
-    def can_reach(self, device: Device) -> bool:
-        token = getattr(device, self.token_column)
-        return bool(token) and not getattr(device, self.dead_column)
 
     async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
         raise NotImplementedError
@@ -102,6 +89,33 @@ class PhonePush(DevicePush):
     async def forget(self, device: Device) -> None:
         assert device.push_token is not None
         await self.devices.mark_push_token_dead(device.id, device.push_token)
+
+
+class PushFanout:
+    """The push channels' one effect: a new request becomes a message per device and channel
+    that reaches it, all from one query of the user's devices, in the request's own write."""
+
+    def __init__(self, channels: Sequence[DevicePush]) -> None:
+        self.channels = channels
+
+    def install(self, requests: RequestService, outbox: Outbox) -> None:
+        requests.effects.append(self.effects)
+        for channel in self.channels:
+            outbox.register(channel.kind, channel.deliver)
+
+    async def effects(
+        self, tx: Tx, request: AuthRequest, status: Status
+    ) -> Sequence[OutboxMessage]:
+        if status != Status.PENDING or request.user_id is None:
+            return []
+        targets = await devices_sql.push_targets(tx, request.user_id)
+        return [
+            message
+            for channel in self.channels
+            for message in push_messages(
+                channel.kind, request, [t["id"] for t in targets if channel.reaches(t)]
+            )
+        ]
 
 
 def push_messages(

@@ -20,6 +20,7 @@ from tests.support.fcm import ACCESS_TOKEN, UNAVAILABLE, UNREGISTERED, FcmStandI
 from tests.support.live import LiveServer
 from tests.support.requests import ciba_client, start_request
 from tests.support.waiting import wait_for
+from tests.support.webpush import Subscriber
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +184,26 @@ async def test_a_restart_between_commit_and_delivery_loses_nothing(fcm, tmp_path
         assert fcm.sent[0]["message"]["data"]["request_id"] == request.id
     finally:
         drop()
+
+
+def test_one_request_rings_every_channel_of_every_device(setup, fcm):
+    """FCM and Web Push both configured: the new request's one write stages a message per
+    device and channel that reaches it (one devices query tells both channels)."""
+    server, admin, http, user, client = setup
+    phone = enroll_new_device(admin, http, server.url, user["id"], push_token="token-both")
+    browser = enroll_new_device(admin, http, server.url, user["id"], platform="web")
+    subscription = Subscriber("https://push.example/x").subscription()
+    answer = http.patch("/devices/me", json={"web_push": subscription}, headers=browser.auth())
+    assert answer.status_code == 200, answer.text
+    request, _ = start_request(server, client["client_id"], user["id"], expires_in=90)
+
+    async def staged(services: Services) -> set[tuple[str, str]]:
+        async with services.db.session() as session:
+            rows = (await session.exec(select(OutboxMessage))).all()
+        return {
+            (m.kind, m.payload["device_id"])
+            for m in rows
+            if m.payload.get("request_id") == request.id
+        }
+
+    assert server.call(staged) == {("fcm", phone.device_id), ("webpush", browser.device_id)}
