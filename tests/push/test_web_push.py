@@ -103,8 +103,16 @@ def test_a_new_request_rings_each_subscribed_browser_with_a_generic_encrypted_pu
         async with s.db.session() as session:
             return list((await session.exec(select(OutboxMessage))).all())
 
-    mine = [r for r in server.call(rows) if r.payload.get("request_id") == request.id]
-    assert sorted((r.kind, r.status) for r in mine) == [("webpush", "done")] * 2
+    def mine():
+        return sorted(
+            (r.kind, r.status)
+            for r in server.call(rows)
+            if r.payload.get("request_id") == request.id
+        )
+
+    # The push service has the message before the outbox hears its answer: wait for that.
+    wait_for(lambda: all(status != "pending" for _, status in mine()))
+    assert mine() == [("webpush", "done")] * 2
 
 
 @pytest.mark.parametrize("gone", [404, 410])
