@@ -10,9 +10,10 @@ from app.ciba.params import Ask
 from app.clients.models import Client
 from app.decoupled.handles import new_auth_req_id
 from app.decoupled.models import AuthRequest
-from app.decoupled.service import NewRequest
+from app.decoupled.service import Guard, NewRequest
 from app.services import Services
 from app.storage.sql import Tx
+from app.storage.types import utcnow
 
 
 async def start(
@@ -30,9 +31,17 @@ async def start(
     out (for tries started by anonymous browsers, not by the authenticated client)."""
     user_id = ask.user.id if ask.user else None
     client_id = client.client_id if count_client else None
+    settings, db = services.settings, services.db.sql
 
     async def limit(tx: Tx, now: datetime) -> None:
-        await count_start(tx, services.settings, client_id, user_id, now)
+        await count_start(tx, settings, client_id, user_id, now)
+
+    # On PostgreSQL the counters are bumped ahead of the request's transaction, not in it
+    # (app/ciba/limits.py says why).
+    guard: Guard | None = limit
+    if db.kind == "postgresql":
+        await count_start(db, settings, client_id, user_id, utcnow())
+        guard = None
 
     auth_req_id = new_auth_req_id()
     extra = dict(extra or {})
@@ -58,4 +67,4 @@ async def start(
         authorization_details=ask.authorization_details,
         dpop_jkt=dpop_jkt,
     )
-    return await services.requests.create(new, guard=limit)
+    return await services.requests.create(new, guard=guard)

@@ -1,10 +1,16 @@
 """Per-client and per-user limits on starting authentication requests (push-bombing).
 
 Counted in the database, so every replica shares the counts: one counter row per key, bumped by
-one upsert in the very transaction that stores the request. A key's window
-(``rate_limit_window_seconds``) opens with its first start and the count restarts once it has
-passed, so a burst is never split across two windows. A refused attempt rolls its bumps back
-with it and leaves nothing behind (the phone is not told).
+one upsert. A key's window (``rate_limit_window_seconds``) opens with its first start and the
+count restarts once it has passed, so a burst is never split across two windows. A refused
+attempt leaves nothing behind (the phone is not told).
+
+Where the bump runs depends on the database (``count_start``'s caller, app/ciba/flow.py): on
+SQLite inside the transaction that stores the request (one writer: no lock to wait for; a
+refusal rolls back with it); on PostgreSQL as one statement of its own just before, because every
+start of a client bumps the same row, and a row lock held until the request's commit — across
+turns of the event loop between its statements — made the client's starts wait on one another.
+There a refusal takes its bumps back with one more statement.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sqlmodel import Field, SQLModel
 from app.errors import TooManyRequests
 from app.settings import Settings
 from app.storage.db import Database
-from app.storage.sql import Codec, Tx
+from app.storage.sql import Codec, SqlDatabase, Tx
 from app.storage.types import UTCDateTime
 
 
@@ -50,11 +56,21 @@ BUMP = (
 READ = "SELECT count FROM rate_counts WHERE key = :key AND expires_at > :now"
 
 
+# Taking back the bumps of a refused start (PostgreSQL, where they committed on their own):
+# each in the window it was counted in, never in one that opened since.
+UNDO = "UPDATE rate_counts SET count = count - 1 WHERE count > 0 AND ({bumped})"
+
+
 async def count_start(
-    tx: Tx, settings: Settings, client_id: str | None, user_id: str | None, now: datetime
+    tx: Tx | SqlDatabase,
+    settings: Settings,
+    client_id: str | None,
+    user_id: str | None,
+    now: datetime,
 ) -> None:
     """Count one more request started; raise ``TooManyRequests`` (429 with ``Retry-After``)
-    when that is over a limit. Runs inside the write that stores the request."""
+    when that is over a limit. ``tx``: the write that stores the request, or the database
+    itself (each statement its own transaction; see the module's docstring)."""
     # What the client itself started counts against it; login pages are browsers'. Clients and
     # login pages count a user apart: a client is not refused for what anonymous browsers typed
     # on login pages (they have budgets of their own, app/authorize/tries.py); a login page's
@@ -77,6 +93,8 @@ async def count_start(
     for key, (who, limit) in limits.items():
         count, window_ends = counts[key]
         if count > limit:
+            if isinstance(tx, SqlDatabase):  # committed already: take them back
+                await _undo(tx, counts)
             raise TooManyRequests(
                 f"too many authentication requests for {who}; try again later",
                 retry_after=max(1, math.ceil((window_ends - now).total_seconds())),
@@ -84,7 +102,7 @@ async def count_start(
 
 
 async def _bump(
-    tx: Tx, keys: list[str], now: datetime, ends: datetime
+    tx: Tx | SqlDatabase, keys: list[str], now: datetime, ends: datetime
 ) -> dict[str, tuple[int, datetime]]:
     """Each key's count in its window, and when that window ends."""
     params: dict[str, object] = {"now": now, "expires_at": ends}
@@ -97,6 +115,15 @@ async def _bump(
         row["key"]: (int(row["count"]), row["expires_at"])
         for row in (ROWS.decode(dict(r)) for r in bumped)
     }
+
+
+async def _undo(db: SqlDatabase, counts: dict[str, tuple[int, datetime]]) -> None:
+    params: dict[str, object] = {}
+    bumped = []
+    for i, (key, (_, window_ends)) in enumerate(counts.items()):
+        params[f"k{i}"], params[f"e{i}"] = key, window_ends
+        bumped.append(f"(key = :k{i} AND expires_at = :e{i})")
+    await db.execute(UNDO.format(bumped=" OR ".join(bumped)), params)
 
 
 async def purge_expired(db: Database, now: datetime) -> int:

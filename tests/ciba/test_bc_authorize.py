@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+from sqlalchemy import create_engine, text
 
+from app.storage.db import sync_url
 from tests.support.ciba import CibaClient, Phone
 from tests.support.clients import JWT_BEARER, ClientKey
 from tests.support.requests import ciba_client
@@ -38,6 +41,14 @@ def _count_requests(server) -> int:
             return len((await session.exec(select(AuthRequest))).all())
 
     return server.call(count)
+
+
+def _rate_counts(database_url: str) -> dict[str, int]:
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT key, count FROM rate_counts")).all()
+    engine.dispose()
+    return {key: count for key, count in rows}
 
 
 def _refused(response, error: str, status: int = 400) -> dict:
@@ -339,6 +350,19 @@ class TestRateLimits:
         assert 1 <= retry_after <= server.settings.rate_limit_window_seconds
         assert len(phone.pending()) == limit  # the phone was not told of the refused one
         assert _count_requests(server) == limit
+
+    def test_concurrent_starts_are_counted_exactly_and_refusals_leave_nothing(
+        self, client, phone, server, database_url
+    ):
+        limit = server.settings.rate_limit_per_user
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: client.authorize(login_hint="carol"), range(16)))
+        assert sorted(a.status_code for a in answers) == [200] * limit + [429] * (16 - limit)
+        assert _count_requests(server) == limit
+        # Every counter holds the starts that were stored, none of the refused ones.
+        counts = _rate_counts(database_url)
+        assert counts[f"client:{client.client_id}"] == limit
+        assert counts[f"user:{phone.user['id']}"] == limit
 
     def test_the_limit_is_per_user(self, admin, http, client, phone, server):
         Phone.enroll(admin, http, server.url, "dave")
