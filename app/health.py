@@ -14,13 +14,13 @@ from functools import cache
 
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
 from app.events import PostgresBus
 from app.http.deps import AdminDep, ServicesDep
+from app.http.json import JSONResponse
 from app.services import Services
 from app.storage import outage
 from app.storage.migrations import alembic_config

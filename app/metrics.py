@@ -9,6 +9,7 @@ Values are per process: scrape every replica (and every worker).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -98,9 +99,14 @@ OUTBOX_IN_FLIGHT = Gauge(
 LOGIN_EVENTS = frozenset({"started", "approved", "denied", "expired", "cancelled"})
 
 
+# A labelled child is looked up under a lock on every ``labels()`` call; a login's few
+# (mode, event) pairs are kept instead (the counter is never cleared).
+_login_counter = cache(LOGINS.labels)
+
+
 def login(mode: str, event: str) -> None:
     if event in LOGIN_EVENTS:
-        LOGINS.labels(mode, event).inc()
+        _login_counter(mode, event).inc()
 
 
 def client_knows(mode: str, decided_at: datetime | None) -> None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from app.authorize import store
 from app.authorize.browser import browser_id, ensure_browser, session_token
@@ -40,6 +40,7 @@ from app.errors import (
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form, read_pairs, refuse_nul_pairs
+from app.http.json import JSONResponse
 from app.http.pages import error_page
 from app.services import Services
 from app.storage.types import utcnow

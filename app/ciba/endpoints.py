@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from app.ciba import params
 from app.ciba.flow import start
@@ -14,6 +13,7 @@ from app.errors import RequestUriNotSupported, UnauthorizedClient
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form
+from app.http.json import JSONResponse
 
 router = APIRouter(tags=["ciba"])
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
@@ -97,31 +98,34 @@ async def count_start(
                 await _undo(tx, counts)
             raise TooManyRequests(
                 f"too many authentication requests for {who}; try again later",
-                retry_after=max(1, math.ceil((window_ends - now).total_seconds())),
+                retry_after=max(1, math.ceil((_decoded(window_ends) - now).total_seconds())),
             )
 
 
-async def _bump(
-    tx: Tx | SqlDatabase, keys: list[str], now: datetime, ends: datetime
-) -> dict[str, tuple[int, datetime]]:
-    """Each key's count in its window, and when that window ends."""
+# A key's count, and the end of its window as the database returned it: decoded only when a
+# start is refused, the one time it is needed.
+Counts = dict[str, tuple[int, Any]]
+
+
+def _decoded(window_ends: Any) -> datetime:
+    return ROWS.decode({"expires_at": window_ends})["expires_at"]
+
+
+async def _bump(tx: Tx | SqlDatabase, keys: list[str], now: datetime, ends: datetime) -> Counts:
     params: dict[str, object] = {"now": now, "expires_at": ends}
     rows = []
     for i, key in enumerate(keys):
         params[f"k{i}"] = key
         rows.append(f"(:k{i}, 1, :expires_at)")
     bumped = await tx.all(BUMP.format(rows=", ".join(rows)), params)
-    return {
-        row["key"]: (int(row["count"]), row["expires_at"])
-        for row in (ROWS.decode(dict(r)) for r in bumped)
-    }
+    return {row["key"]: (int(row["count"]), row["expires_at"]) for row in bumped}
 
 
-async def _undo(db: SqlDatabase, counts: dict[str, tuple[int, datetime]]) -> None:
+async def _undo(db: SqlDatabase, counts: Counts) -> None:
     params: dict[str, object] = {}
     bumped = []
     for i, (key, (_, window_ends)) in enumerate(counts.items()):
-        params[f"k{i}"], params[f"e{i}"] = key, window_ends
+        params[f"k{i}"], params[f"e{i}"] = key, _decoded(window_ends)
         bumped.append(f"(key = :k{i} AND expires_at = :e{i})")
     await db.execute(UNDO.format(bumped=" OR ".join(bumped)), params)
 

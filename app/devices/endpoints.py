@@ -7,7 +7,6 @@ import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, WebSocket
-from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from app.decoupled.models import AuthRequest
@@ -18,6 +17,7 @@ from app.devices.views import handed_over
 from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
 from app.events import user_topic
 from app.http.deps import JsonBody, ServicesDep
+from app.http.json import JSONResponse
 from app.http.untrusted_json import parse_json
 from app.services import Services
 from app.storage.types import utcnow

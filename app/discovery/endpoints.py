@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from app.discovery.metadata import provider_metadata
 from app.http.deps import ServicesDep
+from app.http.json import JSONResponse
 
 router = APIRouter(tags=["discovery"])
 GET_AND_HEAD = ["GET", "HEAD"]

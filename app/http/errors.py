@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
@@ -22,6 +22,7 @@ from app.errors import (
     TooManyRequests,
     error_text,
 )
+from app.http.json import JSONResponse
 from app.http.pages import ErrorPage, error_page
 from app.storage import outage
 from app.storage.sql import IntegrityViolation

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from app.dpop.binding import token_request_jkt
 from app.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form
+from app.http.json import JSONResponse
 from app.tokens.grant import TokenRequest
 from app.tokens.registry import GRANTS
 

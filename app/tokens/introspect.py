@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from app.clients.models import Client
 from app.errors import InvalidClient, InvalidRequest, InvalidToken
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form
+from app.http.json import JSONResponse
 from app.services import Services
 from app.storage.types import utcnow
 from app.tokens.access import verify_access_token

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from app.dpop.binding import check_resource_request
 from app.errors import InsufficientScope, InvalidRequest, InvalidToken
 from app.http.deps import ServicesDep
 from app.http.errors import NO_STORE
 from app.http.forms import read_form
+from app.http.json import JSONResponse
 from app.tokens.access import verify_access_token
 from app.users.models import PROFILE_CLAIMS, User
 
