@@ -172,6 +172,16 @@ class UseDpopNonce(OAuthError):
         super().__init__(description, headers={"DPoP-Nonce": nonce} if nonce else None)
 
 
+class ResourceUseDpopNonce(UseDpopNonce):
+    """The same at a resource (``/userinfo``, RFC 9449 §9): 401 with a DPoP challenge."""
+
+    status_code = 401
+
+    def __init__(self, description: str, *, nonce: str) -> None:
+        super().__init__(description, nonce=nonce)
+        self.headers["WWW-Authenticate"] = _dpop_challenge("use_dpop_nonce", description)
+
+
 class TooManyRequests(OAuthError):
     """A rate limit was hit (RFC 6585 §4): 429 with ``Retry-After``. The error code is
     ``temporarily_unavailable`` (RFC 6749 §4.1.2.1), the nearest code OAuth defines."""
@@ -216,11 +226,15 @@ class InvalidDpopToken(InvalidToken):
 
     def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
         super().__init__(description, detail=detail)
-        safe = error_text(description or "invalid_token")
-        self.headers["WWW-Authenticate"] = (
-            f'DPoP algs="ES256 PS256 EdDSA RS256", error="invalid_token", '
-            f'error_description="{safe}"'
+        self.headers["WWW-Authenticate"] = _dpop_challenge(
+            "invalid_token", description or "invalid_token"
         )
+
+
+def _dpop_challenge(error: str, description: str) -> str:
+    """A resource's ``WWW-Authenticate: DPoP`` challenge (RFC 9449 §7.1)."""
+    safe = error_text(description)
+    return f'DPoP algs="ES256 PS256 EdDSA RS256", error="{error}", error_description="{safe}"'
 
 
 class InsufficientScope(OAuthError):

@@ -21,7 +21,7 @@ from jwt import PyJWK
 
 from app import replay
 from app.dpop import nonce
-from app.errors import InvalidDpopProof, UseDpopNonce
+from app.errors import InvalidDpopProof, ResourceUseDpopNonce, UseDpopNonce
 from app.keys.crypto import THUMBPRINT_MEMBERS, thumbprint
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ async def verify_proof(
         secret = await nonce.secret(services)
         if not nonce.is_fresh(secret, settings, claims.get("nonce")):
             fresh = nonce.current(secret, settings)
-            raise UseDpopNonce("send a DPoP proof with the server's nonce", nonce=fresh)
+            asking = UseDpopNonce if access_token is None else ResourceUseDpopNonce
+            raise asking("send a DPoP proof with the server's nonce", nonce=fresh)
     jkt = thumbprint(jwk)
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 200 or "\x00" in jti:

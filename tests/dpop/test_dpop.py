@@ -188,3 +188,36 @@ def test_server_nonces_are_demanded_then_accepted(database_url):
         second = http.post("/token", data=form, auth=auth, headers={"DPoP": proof})
         assert second.status_code == 200, second.text
         assert second.json()["token_type"] == "DPoP"
+
+
+def test_userinfo_asks_for_the_servers_nonce_with_a_401_dpop_challenge(database_url):
+    def settings(issuer):
+        return make_settings(database_url, issuer=issuer, dpop_nonce_required=True)
+
+    with LiveServer.start(settings) as server, api_clients(server.url) as (admin, http):
+        phone = Phone.enroll(admin, http, server.url, "dora")
+        client = CibaClient.register(admin, http, scope="openid profile")
+        key = DpopKey()
+        token_url, userinfo_url = server.url + "/token", server.url + "/userinfo"
+        auth_req_id = client.start(login_hint="dora", scope="openid profile")
+        phone.answer("approve")
+        asked = client.poll(auth_req_id, dpop=key.proof("POST", token_url))
+        assert asked.json()["error"] == "use_dpop_nonce"
+        nonce = asked.headers["dpop-nonce"]
+        tokens = client.poll(auth_req_id, dpop=key.proof("POST", token_url, nonce=nonce))
+        assert tokens.status_code == 200, tokens.text
+        token = tokens.json()["access_token"]
+
+        # RFC 9449 §9: a resource asks for its nonce with 401 and a DPoP challenge.
+        for stale in (None, "made-up"):
+            proof = key.proof("GET", userinfo_url, token, nonce=stale)
+            asked = http.get("/userinfo", headers={"Authorization": f"DPoP {token}", "DPoP": proof})
+            assert asked.status_code == 401, asked.text
+            challenge = asked.headers["www-authenticate"]
+            assert challenge.startswith("DPoP ") and 'error="use_dpop_nonce"' in challenge
+            nonce = asked.headers["dpop-nonce"]
+        proof = key.proof("GET", userinfo_url, token, nonce=nonce)
+        answered = http.get("/userinfo", headers={"Authorization": f"DPoP {token}", "DPoP": proof})
+        assert answered.status_code == 200, answered.text
+        id_token = jwt.decode(tokens.json()["id_token"], options={"verify_signature": False})
+        assert answered.json()["sub"] == id_token["sub"]
