@@ -111,7 +111,7 @@ class RequestService:
             "last_polled_at": None,
             "consumed_at": None,
         }
-        request = AuthRequest.model_construct(**row)
+        request = repository.ROWS.build(dict(row))
 
         async def unit(tx: Tx) -> bool:
             if guard is not None:

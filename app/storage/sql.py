@@ -104,7 +104,10 @@ class Codec:
         """The row as a (read-only, not session-bound) model instance."""
         if row is None:
             return None
-        row = self.decode(row)
+        return self.build(self.decode(row))
+
+    def build(self, row: Row) -> Any:
+        """A model instance of values that are already the model's Python types."""
         if len(row) != len(self.fields) or not self.fields.issuperset(row):
             return self.model.model_construct(**row)
         # Every field present: what model_construct does, without its per-field look for
