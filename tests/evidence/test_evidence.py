@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, text
 from app.evidence import service as evidence
 from app.storage.db import sync_url
 from app.storage.types import utcnow
+from tests.conftest import _new_database, api_clients, make_settings
 from tests.support.ciba import CibaClient, Phone
+from tests.support.live import LiveServer
 from tests.support.payments import payment, shown_hash
 from tests.support.process import BIN, server_env
 from tests.support.receiver import Receiver
@@ -173,3 +175,20 @@ def test_the_cli_twin_shows_the_same_evidence(admin, client, phone, database_url
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert unknown.returncode == 1 and "not_found" in unknown.stderr
+
+
+def test_the_retention_is_the_operators_to_set(tmp_path):
+    url, drop = _new_database(tmp_path)
+    settings = lambda issuer: make_settings(url, issuer=issuer, evidence_retention_days=7)  # noqa: E731
+    try:
+        with LiveServer.start(settings) as server, api_clients(server.url) as (admin, http):
+            phone = Phone.enroll(admin, http, server.url, "ivy")
+            client = CibaClient.register(admin, http, client_name="Corner Shop till")
+            _, request_id, _ = _pay(client, phone)
+            retain_until = admin.get(f"/admin/requests/{request_id}").json()["retain_until"]
+            assert retain_until < (utcnow() + timedelta(days=7, minutes=1)).isoformat()
+            assert retain_until > (utcnow() + timedelta(days=6, hours=23)).isoformat()
+            later = utcnow() + timedelta(days=8)
+            assert server.call(lambda s: evidence.purge_expired(s.db.sql, later)) == 1
+    finally:
+        drop()
