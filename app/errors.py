@@ -177,9 +177,11 @@ class ResourceUseDpopNonce(UseDpopNonce):
 
     status_code = 401
 
-    def __init__(self, description: str, *, nonce: str) -> None:
+    def __init__(self, description: str | None = None, *, nonce: str = "") -> None:
         super().__init__(description, nonce=nonce)
-        self.headers["WWW-Authenticate"] = _dpop_challenge("use_dpop_nonce", description)
+        self.headers["WWW-Authenticate"] = _dpop_challenge(
+            "use_dpop_nonce", description or "use_dpop_nonce"
+        )
 
 
 class TooManyRequests(OAuthError):
