@@ -12,13 +12,7 @@ from tests.support.web import LoginPage, log_in, pkce_pair, returned
 
 def _redeem(http, server, web, values, key=None):
     headers = {"DPoP": key.proof("POST", server.url + "/token")} if key else {}
-    data = {
-        "grant_type": "authorization_code",
-        "code": values["code"],
-        "redirect_uri": web.params()["redirect_uri"],
-        "code_verifier": values["verifier"],
-    }
-    return http.post("/token", data=data, auth=web.auth, headers=headers)
+    return web.redeem(http, values["code"], headers=headers, code_verifier=values["verifier"])
 
 
 def _assert_only_the_bound_key_redeems(http, server, web, values, key):

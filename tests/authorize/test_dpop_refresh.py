@@ -23,16 +23,9 @@ def test_a_public_clients_refresh_token_works_only_with_its_dpop_key(
     )
     key = DpopKey()
     values = log_in(browser, web, phone, "kim", scope="openid profile offline_access")
-    issued = http.post(
-        "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": values["code"],
-            "redirect_uri": web.params()["redirect_uri"],
-            "code_verifier": values["verifier"],
-            "client_id": web.client_id,
-        },
-        headers={"DPoP": key.proof("POST", server.url + "/token")},
+    proof = key.proof("POST", server.url + "/token")
+    issued = web.redeem(
+        http, values["code"], headers={"DPoP": proof}, code_verifier=values["verifier"]
     )
     assert issued.status_code == 200, issued.text
     refresh_token = issued.json()["refresh_token"]

@@ -9,9 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
-from sqlalchemy import create_engine, text
 
-from app.storage.db import sync_url
 from tests.support.ciba import CibaClient, Phone
 from tests.support.clients import JWT_BEARER, ClientKey
 from tests.support.requests import ciba_client
@@ -43,12 +41,9 @@ def _count_requests(server) -> int:
     return server.call(count)
 
 
-def _rate_counts(database_url: str) -> dict[str, int]:
-    engine = create_engine(sync_url(database_url))
-    with engine.begin() as conn:
-        rows = conn.execute(text("SELECT key, count FROM rate_counts")).all()
-    engine.dispose()
-    return {key: count for key, count in rows}
+def _rate_counts(server) -> dict[str, int]:
+    rows = server.call(lambda s: s.db.sql.all("SELECT key, count FROM rate_counts"))
+    return {row["key"]: row["count"] for row in rows}
 
 
 def _refused(response, error: str, status: int = 400) -> dict:
@@ -352,7 +347,7 @@ class TestRateLimits:
         assert _count_requests(server) == limit
 
     def test_concurrent_starts_are_counted_exactly_and_refusals_leave_nothing(
-        self, client, phone, server, database_url
+        self, client, phone, server
     ):
         limit = server.settings.rate_limit_per_user
         with ThreadPoolExecutor(8) as pool:
@@ -360,7 +355,7 @@ class TestRateLimits:
         assert sorted(a.status_code for a in answers) == [200] * limit + [429] * (16 - limit)
         assert _count_requests(server) == limit
         # Every counter holds the starts that were stored, none of the refused ones.
-        counts = _rate_counts(database_url)
+        counts = _rate_counts(server)
         assert counts[f"client:{client.client_id}"] == limit
         assert counts[f"user:{phone.user['id']}"] == limit
 

@@ -73,12 +73,15 @@ class WebClient:
             **extra,
         }
 
-    def redeem(self, http: httpx.Client, code: str, **extra: Any) -> httpx.Response:
+    def redeem(
+        self, http: httpx.Client, code: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> httpx.Response:
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
         data.update(extra)
         if self.secret is None:
             data["client_id"] = self.client_id
-        return http.post("/token", data=data, auth=self.auth or httpx.USE_CLIENT_DEFAULT)
+        auth = self.auth or httpx.USE_CLIENT_DEFAULT
+        return http.post("/token", data=data, auth=auth, headers=headers)
 
 
 class Browser:
