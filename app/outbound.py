@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
+import ssl
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import h11
 import httpx
 
 from app.settings import Settings, is_loopback_host
@@ -163,6 +166,92 @@ async def pinned_request(
                 continue
             return await _read_bounded(response, max_bytes)
     raise AssertionError("unreachable: resolve returns at least one address")
+
+
+async def post_for_status(
+    url: str,
+    settings: Settings,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    deadline: float = 10.0,
+) -> int:
+    """POST ``body`` to ``url`` under the same rules as :func:`pinned_request` (checked
+    addresses, the host name kept for the Host header and TLS, the whole call bounded by
+    ``deadline``) and return the status of the answer, whose body is never read.
+
+    A notification's sender needs only the status, and this is its hot path: plain HTTP/1.1
+    over an asyncio stream (h11 parses the answer) costs a tenth of httpx's round trip (about
+    0.15 against 1.4 ms on loopback, docs/performance.md). One connection per call, closed
+    after the answer's head, for the reason pinned_request gives. Raises ValueError when the
+    URL is refused, TimeoutError, or OSError (``ConnectionError`` for an answer that is not
+    HTTP or does not come)."""
+    async with asyncio.timeout(deadline):
+        parts, addresses = await resolve(url, settings)
+        host = parts.hostname
+        assert host is not None
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        tls = _tls_context() if parts.scheme == "https" else None
+        for i, address in enumerate(addresses):
+            try:
+                reader, writer = await asyncio.open_connection(
+                    address, port, ssl=tls, server_hostname=host if tls else None
+                )
+            except OSError:
+                if i == len(addresses) - 1:
+                    raise
+                continue
+            try:
+                return await _status_of(reader, writer, parts, body, headers)
+            finally:
+                writer.close()
+    raise AssertionError("unreachable: resolve returns at least one address")
+
+
+HEAD_LIMIT = 16 * 1024  # an answer's status line and headers; a body is never read
+
+
+async def _status_of(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    parts: SplitResult,
+    body: bytes,
+    headers: dict[str, str],
+) -> int:
+    conversation = h11.Connection(h11.CLIENT, max_incomplete_event_size=HEAD_LIMIT)
+    request = h11.Request(
+        method="POST",
+        target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        headers=[
+            ("Host", parts.netloc.rsplit("@", 1)[-1]),
+            ("User-Agent", "backchannel"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            *headers.items(),
+        ],
+    )
+    try:
+        writer.write(conversation.send(request) or b"")
+        writer.write(conversation.send(h11.Data(data=body)) or b"")
+        writer.write(conversation.send(h11.EndOfMessage()) or b"")
+        await writer.drain()
+        while True:
+            event = conversation.next_event()
+            if event is h11.NEED_DATA:
+                conversation.receive_data(await reader.read(HEAD_LIMIT))
+            elif isinstance(event, h11.Response):
+                return int(event.status_code)
+            elif not isinstance(event, h11.InformationalResponse):  # closed before answering
+                raise ConnectionError("the endpoint closed the connection without an answer")
+    except (h11.RemoteProtocolError, h11.LocalProtocolError) as exc:
+        raise ConnectionError(f"the endpoint's answer is not HTTP/1.1: {exc}") from None
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The trust httpx gives pinned_request (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), built
+    once: loading a CA bundle costs milliseconds."""
+    return httpx.create_ssl_context()
 
 
 class ResponseTooLarge(ValueError):

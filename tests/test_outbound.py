@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from app.clients.service import ClientService
 from app.errors import InvalidClientMetadata
-from app.outbound import classify_address, pinned_request, resolve
+from app.outbound import (
+    _tls_context,
+    classify_address,
+    pinned_request,
+    post_for_status,
+    resolve,
+)
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.migrations import upgrade
+from tests.support.http_server import JsonHandler
 from tests.support.receiver import Receiver
 
 PUBLIC_ISSUER = "https://op.example"
@@ -181,3 +192,126 @@ async def test_a_flood_of_an_answer_is_cut_off(encoding):
                 http, "GET", url + "/jwks", _settings("http://127.0.0.1"), max_bytes=len(huge)
             )
             assert small.content == huge and small.json() == {}
+
+
+# ---- post_for_status: the notification's lean POST (ping and push deliveries)
+
+
+async def test_a_notification_post_reaches_the_checked_address_with_its_host_name():
+    with Receiver.start() as receiver:
+        receiver.default = (204, b"")
+        port = receiver.url.rsplit(":", 1)[1]
+        headers = {"Authorization": "Bearer t0k", "Content-Type": "application/json"}
+        status = await post_for_status(
+            f"http://localhost:{port}/cb?x=1",
+            _settings("http://localhost:8000"),
+            b'{"auth_req_id":"a.b"}',
+            headers,
+        )
+    assert status == 204
+    [seen] = receiver.requests
+    assert (seen.method, seen.path, seen.body) == ("POST", "/cb?x=1", b'{"auth_req_id":"a.b"}')
+    assert seen.headers["host"] == f"localhost:{port}"
+    assert seen.headers["authorization"] == "Bearer t0k"
+    assert seen.headers["content-type"] == "application/json"
+
+
+async def test_a_notification_post_is_refused_before_connecting_when_the_rules_say_no():
+    with Receiver.start() as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        with pytest.raises(ValueError):
+            await post_for_status(f"http://127.0.0.1:{port}/cb", _settings(), b"{}", {})
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize("answer", [None, b"SMTP ready\r\n\r\n"])
+async def test_a_notification_post_to_a_silent_or_garbled_peer_fails_in_time(answer):
+    with socket.socket() as peer:
+        peer.bind(("127.0.0.1", 0))
+        peer.listen()  # the kernel accepts; the peer never answers, or answers nonsense
+        port = peer.getsockname()[1]
+        if answer is not None:
+            threading.Thread(target=_answer_once, args=(peer, answer), daemon=True).start()
+        expected = TimeoutError if answer is None else ConnectionError
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(expected):
+            await post_for_status(
+                f"http://127.0.0.1:{port}/cb", _settings("http://127.0.0.1"), b"{}", {}, deadline=1
+            )
+        assert asyncio.get_running_loop().time() - started < 3
+
+
+def _answer_once(peer: socket.socket, answer: bytes) -> None:
+    connection, _ = peer.accept()
+    with connection:
+        connection.recv(65536)
+        connection.sendall(answer)
+
+
+async def test_a_notification_post_over_tls_checks_the_certificate_and_its_name(
+    tmp_path, monkeypatch
+):
+    """The endpoint's certificate must chain to a trusted root and name the URL's host: a
+    certificate the trust store does not know is refused, the same one trusted is accepted."""
+    cert, key = _self_signed("localhost", tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    class Ok(JsonHandler):
+        def do_POST(self) -> None:
+            self.read_body()
+            self.reply(200, {})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://localhost:{server.server_address[1]}/cb"
+    settings = _settings("http://localhost:8000")
+    try:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        _tls_context.cache_clear()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await post_for_status(url, settings, b"{}", {})
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # how an operator trusts a private CA
+        _tls_context.cache_clear()
+        assert await post_for_status(url, settings, b"{}", {}) == 200
+        wrong_name = f"https://127.0.0.1:{server.server_address[1]}/cb"
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await post_for_status(wrong_name, _settings("http://127.0.0.1"), b"{}", {})
+    finally:
+        _tls_context.cache_clear()
+        server.shutdown()
+        server.server_close()
+
+
+def _self_signed(name: str, folder) -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)

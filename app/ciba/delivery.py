@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import metrics
@@ -35,7 +34,7 @@ from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.errors import TokenAccessDenied
 from app.evidence import repository as evidence
-from app.outbound import ResponseTooLarge, pinned_request
+from app.outbound import post_for_status
 from app.outbox.models import OutboxMessage
 from app.outbox.service import SEALED, GiveUp, Outbox, Retry, delivery_id, new_message
 from app.services import Services
@@ -142,26 +141,19 @@ class ClientNotifications:
             raise GiveUp("the client has no notification endpoint any more")
         headers = {
             "Authorization": f"Bearer {request.client_notification_token}",
+            "Content-Type": "application/json",
             DELIVERY_ID_HEADER: delivery_id(),
         }
         gate, target = services.outbox.gate, _target(endpoint)
         with gate.enter(target):
             try:
-                response = await pinned_request(
-                    services.http,
-                    "POST",
-                    endpoint,
-                    services.settings,
-                    json=body,
-                    headers=headers,
-                    deadline=TIMEOUT,
+                content = json.dumps(body).encode()
+                code = await post_for_status(
+                    endpoint, services.settings, content, headers, deadline=TIMEOUT
                 )
-                code = response.status_code
-            except ResponseTooLarge as exc:  # only the status matters, not what came with it
-                code = exc.status_code
             except ValueError as exc:
                 raise GiveUp(f"notification endpoint refused: {exc}") from None
-            except (httpx.HTTPError, OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError) as exc:
                 gate.failed(target)
                 raise Retry(f"{type(exc).__name__}: {exc}") from None
             if code >= 500 or code in RETRY_STATUSES:
