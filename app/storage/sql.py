@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from sqlalchemy import JSON, Boolean
 from sqlalchemy.engine import make_url
 
@@ -94,7 +95,7 @@ class Codec:
                 row[name] = value.replace(tzinfo=UTC)
         for name in self.jsons.intersection(row):
             if isinstance(row[name], str):
-                row[name] = json.loads(row[name])
+                row[name] = _json_loads(row[name])
         for name in self.bools.intersection(row):
             if row[name] is not None:
                 row[name] = bool(row[name])
@@ -121,6 +122,21 @@ class Codec:
 
 
 _set = object.__setattr__
+
+
+def _json_loads(text: str) -> Any:
+    """orjson reads a JSON column several times faster (a phone's list decodes one per request
+    it shows). It reads an integer beyond 64 bits as a float and refuses NaN, where the
+    standard library (which wrote the column) keeps both: such text, rare, is read by it."""
+    if _LONG_DIGITS(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+_LONG_DIGITS = re.compile(r"\d{16}").search  # where a 64-bit integer could overflow
 
 
 def _naive_utc(value: datetime) -> datetime:

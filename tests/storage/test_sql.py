@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.storage.sql import IntegrityViolation, SqliteDatabase, Tx
+from app.storage.sql import Codec, IntegrityViolation, SqliteDatabase, Tx, _sqlite_value
 
 
 @pytest.fixture
@@ -54,3 +54,26 @@ async def test_a_batch_that_fails_as_a_whole_answers_every_caller(sql):
     assert all(isinstance(r, sqlite3.Error) for r in results), results
     # The runner is usable afterwards.
     assert await sql.execute("INSERT INTO t (id, v) VALUES (10, 'z')") == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"amount": "42.10", "nested": [1, 2.5, None, True, "é€"]},
+        [2**63 - 1, -(2**63), 2**64 + 1, 123456789012345678901234567890],  # past 64 bits
+        {"ratio": 0.1 + 0.2, "tiny": 5e-324, "huge": 1.7976931348623157e308},
+        {"inf": float("inf"), "minus_inf": float("-inf")},
+    ],
+)
+def test_a_json_column_reads_back_exactly_what_was_written(value):
+    """JSON columns are read by orjson where it reads the same values, by the standard library
+    (which wrote them) elsewhere: an amount or an integer never comes back changed."""
+    written = _sqlite_value(value)
+    read = Codec.decode(_OneJson(), {"v": written})["v"]
+    assert read == value and repr(read) == repr(value)
+
+
+class _OneJson:
+    datetimes: frozenset[str] = frozenset()
+    jsons = frozenset({"v"})
+    bools: frozenset[str] = frozenset()
