@@ -20,6 +20,7 @@ from app.ciba.endpoints import router as ciba
 from app.clients.endpoints import router as admin_clients
 from app.demo.pages import router as demo_pages
 from app.demo.startup import start_demo, stop_demo
+from app.devices import endpoints as device_endpoints
 from app.devices.admin_endpoints import router as admin_devices
 from app.devices.endpoints import STREAM_PATH as DEVICE_STREAM_PATH
 from app.devices.endpoints import router as devices
@@ -63,7 +64,7 @@ class App(FastAPI):
     their own input and catch their own errors."""
 
     sockets: dict[str, SocketHandler]
-    direct: DirectRoutes  # /token and /bc-authorize without the routing stack (app/http/direct.py)
+    direct: DirectRoutes  # the hottest endpoints without the routing stack (app/http/direct.py)
     guarded_direct: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,7 +119,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     app.sockets = {HEADLESS_PATH: headless_socket, DEVICE_STREAM_PATH: device_stream}
     app.direct = DirectRoutes(
-        {("POST", "/token"): token_endpoint, ("POST", CIBA_PATH): backchannel_authentication}
+        {
+            ("POST", "/token"): token_endpoint,
+            ("POST", CIBA_PATH): backchannel_authentication,
+            ("GET", device_endpoints.router.prefix + device_endpoints.PENDING_PATH): (
+                device_endpoints.pending_requests
+            ),
+            ("POST", device_endpoints.router.prefix + device_endpoints.DECISION_PATH): (
+                device_endpoints.decision
+            ),
+        }
     )
     app.guarded_direct = RequestGuard(app.direct, access_log=settings.access_log)
     errors.install(app)

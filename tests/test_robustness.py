@@ -103,6 +103,12 @@ def test_unknown_paths_and_methods_are_json_errors(http):
     missing = http.get("/nope")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     assert http.delete("/jwks").status_code == 405
+    # The phone's calls are served directly (app/http/direct.py); their other methods, and
+    # paths that only look like them, still get FastAPI's answers.
+    assert http.get("/devices/me/requests/r1/decision").status_code == 405
+    assert http.post("/devices/me/requests").status_code == 405
+    for near in ("/devices/me/requests/a/b/decision", "/devices/me/requests//decision"):
+        assert http.post(near, json={}).status_code == 404, near
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,15 @@ from app.devices.models import Device
 from app.devices.views import handed_over
 from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
 from app.events import user_topic
-from app.http.deps import JsonBody, ServicesDep
+from app.http.deps import JsonBody, ServicesDep, read_json
 from app.http.json import JSONResponse
 from app.http.untrusted_json import parse_json
 from app.services import Services
 from app.storage.types import utcnow
 
 router = APIRouter(prefix="/devices", tags=["devices"])
+PENDING_PATH = "/me/requests"
+DECISION_PATH = "/me/requests/{request_id}/decision"
 
 FIRST_FRAME_TIMEOUT = 10.0
 # Events are hints: a quiet stream compares its list with the database this often, so an event
@@ -57,23 +59,23 @@ async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
     return (await services.devices.enroll(body)).view()
 
 
-@router.get("/me/requests")
-async def pending_requests(device: DeviceDep, services: ServicesDep) -> JSONResponse:
+# The phone's two calls of every approval are served directly (app/http/direct.py, app/main.py)
+# and stay declared here for the other methods' 405: hence (request, services) signatures.
+@router.get(PENDING_PATH)
+async def pending_requests(request: Request, services: ServicesDep) -> JSONResponse:
+    device = await current_device(request, services)
     pending = await services.requests.pending_for_user(device.user_id)
     # A JSONResponse of our own: FastAPI would validate and re-encode every view first.
     return JSONResponse(await handed_over(services, pending))
 
 
-@router.post("/me/requests/{request_id}/decision")
-async def decision(
-    request_id: str,
-    body: JsonBody,
-    deciding: Annotated[Deciding, Depends(deciding_device)],
-    services: ServicesDep,
-) -> dict[str, Any]:
-    s = services
+@router.post(DECISION_PATH)
+async def decision(request: Request, services: ServicesDep) -> JSONResponse:
+    body = await read_json(request)
+    deciding = await deciding_device(request, services)
+    s, request_id = services, request.path_params["request_id"]
     decided = await decide(s.db, s.settings, s.requests, s.users, deciding, request_id, body)
-    return {"id": decided.id, "status": decided.status}
+    return JSONResponse({"id": decided.id, "status": decided.status})
 
 
 @router.post("/me/scan/preview")
