@@ -30,9 +30,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.http_keep_alive_timeout,
         "limit_concurrency": settings.http_max_connections,
         # wsproto: the leanest WebSocket protocol uvicorn has (about 18 KiB a socket, against
-        # 54 KiB for websockets' sans-I/O one and 117 KiB for its legacy one), for a server
-        # holding many idle sockets (docs/performance.md).
-        "ws": "wsproto",
+        # 54 KiB for websockets' sans-I/O one and 117 KiB for its legacy one), with lighter
+        # parts for waiting (app/http/lean_ws.py), for a server holding many idle sockets
+        # (docs/performance.md).
+        "ws": "app.http.lean_ws:LeanWSProtocol",
         "ws_per_message_deflate": False,  # frames are small JSON; compression only costs
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_timeout,
