@@ -140,15 +140,24 @@ class RequestService:
     ) -> list[AuthRequest]:
         return await repository.pending_for_user(self.db.sql, user_id, now or utcnow())
 
-    async def mark_shown(self, requests: list[AuthRequest], now: datetime | None = None) -> None:
+    async def mark_shown(
+        self,
+        requests: list[AuthRequest],
+        now: datetime | None = None,
+        *,
+        guard: Guard | None = None,
+    ) -> None:
         """Note the first time a device was handed each of ``requests`` (the evidence's "shown");
-        no write at all when every one was handed before."""
+        no write at all when every one was handed before and there is no ``guard`` (which runs
+        first in the same write and may refuse it)."""
         fresh = [r.id for r in requests if r.shown_at is None]
-        if not fresh:
+        if not fresh and guard is None:
             return
         now = now or utcnow()
 
         async def unit(tx: Tx) -> None:
+            if guard is not None:
+                await guard(tx, now)
             await repository.mark_shown(tx, fresh, now)
 
         await self.db.sql.write(unit)

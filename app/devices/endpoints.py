@@ -13,6 +13,7 @@ from app.decoupled.models import AuthRequest
 from app.decoupled.states import Status
 from app.devices.decisions import Deciding, decide
 from app.devices.models import Device
+from app.devices.service import spending
 from app.devices.views import handed_over
 from app.errors import InvalidRequest, InvalidToken, NotFound, OAuthError
 from app.events import user_topic
@@ -63,10 +64,14 @@ async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
 # and stay declared here for the other methods' 405: hence (request, services) signatures.
 @router.get(PENDING_PATH)
 async def pending_requests(request: Request, services: ServicesDep) -> JSONResponse:
-    device = await current_device(request, services)
+    assertion = _bearer(request.headers.get("authorization"))
+    device, once = await services.devices.authenticate_unspent(assertion)
+    await services.devices.touch(device)
     pending = await services.requests.pending_for_user(device.user_id)
+    # The assertion's jti is spent in the write that notes what is shown: one commit, not two.
+    views = await handed_over(services, pending, guard=spending(once))
     # A JSONResponse of our own: FastAPI would validate and re-encode every view first.
-    return JSONResponse(await handed_over(services, pending))
+    return JSONResponse(views)
 
 
 @router.post(DECISION_PATH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from app.devices.models import Device, Enrollment
 from app.devices.web_push import WebPushSubscription
 from app.errors import InvalidGrant, InvalidRequest, InvalidToken, NotFound, parse_body
 from app.hashing import hash_secret, new_secret
-from app.replay import use_once
+from app.replay import record, use_once
 from app.settings import Settings
 from app.storage.db import Database, delete_by_key
 from app.storage.sql import Tx
@@ -24,6 +25,17 @@ from app.storage.types import utcnow
 
 SEEN_GRANULARITY = timedelta(minutes=1)
 USED_ASSERTION = "this device JWT has been used before"
+
+
+def spending(once: tuple[str, str, datetime]) -> Callable[[Tx, datetime], Awaitable[None]]:
+    """A write's guard that spends a device assertion's ``jti`` (``authenticate_unspent``) and
+    refuses the write, and the call, when it was used before."""
+
+    async def spend(tx: Tx, _now: datetime) -> None:
+        if not await record(tx, *once):
+            raise InvalidToken(USED_ASSERTION)
+
+    return spend
 
 
 class DeviceEnrollment(BaseModel):
@@ -129,7 +141,7 @@ class DeviceService:
         self, assertion: str | None
     ) -> tuple[Device, tuple[str, str, datetime]]:
         """The device, and the assertion's ``jti`` record, for a caller that spends it in its
-        own write (app/replay.py ``record``; refuse with ``InvalidToken(USED_ASSERTION)``)."""
+        own write (with :func:`spending`, or app/replay.py ``record``)."""
         if not assertion:
             raise InvalidToken()
         device = await self.get(unverified_kid(assertion))

@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from app.decoupled.models import AuthRequest
+from app.decoupled.service import Guard
 from app.devices.decisions import NUMBER_MATCH
 from app.rar.render import describe
 from app.rar.types import registry
 from app.services import Services
 
 
-async def handed_over(services: Services, requests: list[AuthRequest]) -> list[dict[str, Any]]:
-    """The views of ``requests`` for a device, noted as shown (the evidence's timeline)."""
+async def handed_over(
+    services: Services, requests: list[AuthRequest], *, guard: Guard | None = None
+) -> list[dict[str, Any]]:
+    """The views of ``requests`` for a device, noted as shown (the evidence's timeline) in one
+    write with ``guard`` (a device assertion's jti to spend)."""
     views = [await request_view(services, r) for r in requests]
-    await services.requests.mark_shown(requests)
+    await services.requests.mark_shown(requests, guard=guard)
     return views
 
 

@@ -168,6 +168,26 @@ def test_replayed_and_foreign_key_assertions_are_refused(admin, http, server, al
     _assert_refused(http.get("/devices/me/requests"))
 
 
+def test_a_replayed_list_call_is_refused_and_notes_nothing_as_shown(
+    admin, http, server, alice, client
+):
+    """The list's assertion jti is spent in the write that notes the requests as shown: a
+    replay refuses that write whole, and the evidence says nothing was shown."""
+    device = enroll_new_device(admin, http, server.url, alice["id"])
+    replayed = device.auth()
+    assert http.get("/devices/me/requests", headers=replayed).json() == []
+    request, _ = start_request(server, client["client_id"], alice["id"])
+    _assert_refused(http.get("/devices/me/requests", headers=replayed))
+    assert _shown_at(server, request.id) is None
+    listed = http.get("/devices/me/requests", headers=device.auth())
+    assert [r["id"] for r in listed.json()] == [request.id]
+    assert _shown_at(server, request.id) is not None
+
+
+def _shown_at(server, request_id: str):
+    return server.call(lambda s: s.requests.get(request_id)).shown_at
+
+
 def test_bad_decisions_are_refused_and_change_nothing(admin, http, server, alice, client):
     device = enroll_new_device(admin, http, server.url, alice["id"])
     bob = admin.post("/admin/users", json={"username": "bob"}).json()
