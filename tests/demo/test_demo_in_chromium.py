@@ -158,7 +158,9 @@ def test_the_till_is_paid_by_scanning_its_qr_with_the_phone(demo, phone, shots, 
     till.fill("#amount", "42.1")
     till.click("#pay")
     till.locator("#qr").wait_for()
-    till.wait_for_function("document.getElementById('qr').naturalWidth > 0")  # drawn, not broken
+    # Drawn, not broken. A function, not an expression: polling an expression evals it in the
+    # page, which the page's CSP (no unsafe-eval) refuses whenever the image is not drawn yet.
+    till.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
     # The sale is sent as a payment (RFC 9396) and the till says which, with a fresh reference.
     asked = re.fullmatch(
         r"Pay 42\.10 EUR to Corner Shop \(DE02100100109307118603\), ref [A-Z2-9]{6}",
