@@ -15,7 +15,7 @@ def install(services: Services) -> None:
     s = services
     s.requests.effects.append(on_redeemed)
     ClientNotifications(s).install(s.outbox)
-    channels: list[DevicePush] = [WebPush(s.vapid, s.settings, s.http, s.devices, s.requests)]
+    channels: list[DevicePush] = [WebPush(s.vapid, s.settings, s.devices, s.requests)]
     if s.push is not None:  # FCM configured
         channels.insert(0, PhonePush(s.push, s.devices, s.requests))
     PushFanout(channels).install(s.requests, s.outbox)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from app import metrics
 from app.decoupled.models import AuthRequest
 from app.decoupled.service import RequestService
@@ -32,21 +30,19 @@ class WebPush(DevicePush):
         self,
         vapid: VapidKey,
         settings: Settings,
-        http: httpx.AsyncClient,
         devices: DeviceService,
         requests: RequestService,
     ) -> None:
         super().__init__(devices, requests)
         self.vapid = vapid
         self.settings = settings
-        self.http = http
 
     async def send(self, device: Device, request: AuthRequest, ttl: int) -> None:
         from app.push import webpush  # heavy (http_ece, py_vapid): on the first push only
 
         subscription: dict[str, Any] = device.web_push or {}
         try:
-            await webpush.send(self.http, self.settings, self.vapid, subscription, request.id, ttl)
+            await webpush.send(self.settings, self.vapid, subscription, request.id, ttl)
         except webpush.PushRefused as exc:
             metrics.PUSH_RESULTS.labels(self.kind, "refused").inc()
             raise GiveUp(str(exc)) from None

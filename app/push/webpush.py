@@ -2,8 +2,9 @@
 
 The payload is encrypted for the subscription with aes128gcm (RFC 8291, by ``http_ece``) and the
 request carries a VAPID JWT (RFC 8292, by ``py_vapid``): both libraries are the ones pywebpush is
-built from, used here without pywebpush's own HTTP clients (requests and aiohttp), so the POST
-goes through the server's outbound rules (app/outbound.py) like every other call it makes.
+built from, used here without pywebpush's own HTTP clients (requests and aiohttp): the POST is
+the outbox's lean one (``post_for_status``, app/outbound.py), under the server's outbound rules
+like every other call it makes.
 Imported on the first push only (app/push/web.py): the idle server does not carry them.
 """
 
@@ -16,11 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import http_ece
-import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
-from app.outbound import ResponseTooLarge, pinned_request
+from app.outbound import post_for_status
 from app.push.sender import ALERT_BODY, ALERT_TITLE, DeadToken, TransientPushError
 from app.push.vapid import VapidKey
 from app.settings import Settings
@@ -65,7 +65,6 @@ def vapid_header(vapid: VapidKey, endpoint: str) -> str:
 
 
 async def send(
-    http: httpx.AsyncClient,
     settings: Settings,
     vapid: VapidKey,
     subscription: dict[str, Any],
@@ -80,22 +79,12 @@ async def send(
         "TTL": str(max(ttl_seconds, 1)),
         "Urgency": "high",  # RFC 8030 §5.3: a person is waiting for it
     }
+    content = encrypt(subscription, payload(request_id))
     try:
-        response = await pinned_request(
-            http,
-            "POST",
-            endpoint,
-            settings,
-            content=encrypt(subscription, payload(request_id)),
-            headers=headers,
-            deadline=TIMEOUT,
-        )
-        code = response.status_code
-    except ResponseTooLarge as exc:
-        code = exc.status_code
+        code = await post_for_status(endpoint, settings, content, headers, deadline=TIMEOUT)
     except ValueError as exc:  # the endpoint no longer passes the outbound rules
         raise PushRefused(f"push endpoint refused: {exc}") from None
-    except (httpx.HTTPError, OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError) as exc:
         raise TransientPushError(type(exc).__name__) from None
     if 200 <= code < 300:
         return
