@@ -17,11 +17,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
-
-import psycopg
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app import metrics
+
+if TYPE_CHECKING:  # imported when a PostgresBus connects: a SQLite server never loads psycopg
+    import psycopg
 
 log = logging.getLogger("backchannel.events")
 
@@ -179,6 +180,8 @@ class PostgresBus:
                 )
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        import psycopg
+
         # TCP keepalives: a link that dies silently (failover, NAT) is noticed within a minute
         # and the connection re-opened, instead of LISTENing on a dead socket for ever.
         return await psycopg.AsyncConnection.connect(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,3 +207,28 @@ def _workers(pid: int) -> list[int]:
     )
     lines = [line.split(None, 1) for line in out.stdout.strip().splitlines()]
     return [int(child) for child, args in lines if "spawn_main" in args]
+
+
+def test_a_server_on_sqlite_never_loads_the_postgresql_driver(tmp_path):
+    """psycopg with libpq is about 9 MiB of every process that loads it (docs/performance.md,
+    idle sockets): a SQLite server, its lifespan started and stopped, does without."""
+    script = (
+        "import asyncio, sys\n"
+        "from app.main import create_app\n"
+        "app = create_app()\n"
+        "async def lifespan():\n"
+        "    async with app.router.lifespan_context(app):\n"
+        "        pass\n"
+        "asyncio.run(lifespan())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n"
+    )
+    env = {
+        **server_env(),
+        "BACKCHANNEL_DATABASE_URL": f"sqlite:///{tmp_path}/lean.db",
+        "BACKCHANNEL_ISSUER": "http://127.0.0.1:9",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

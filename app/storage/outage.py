@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import time
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger("backchannel.database")
@@ -31,8 +31,11 @@ def is_unavailable(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         return exc.orig is not None and is_unavailable(exc.orig)
-    if isinstance(exc, psycopg.OperationalError):  # connection lost, refused, pool timeout
-        return True
+    # psycopg is loaded only on PostgreSQL (and then before any of its errors can exist): a
+    # SQLite server never imports it.
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):  # connection lost,
+        return True  # refused, pool timeout
     if isinstance(exc, sqlite3.OperationalError):
         return str(exc).lower().startswith(_SQLITE_OUTAGE)
     return False
