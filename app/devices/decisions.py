@@ -21,7 +21,8 @@ from app.decoupled.service import RequestService
 from app.decoupled.states import Status
 from app.devices.assertions import spent, verify_device_jwt
 from app.devices.models import Device
-from app.errors import AccessDenied, Conflict, InvalidRequest, InvalidToken, NotFound
+from app.devices.service import spending
+from app.errors import AccessDenied, Conflict, InvalidRequest, NotFound
 from app.evidence import service as evidence
 from app.jwt_kinds import DECISION
 from app.rar.linking import HASH_CLAIM, details_hash
@@ -121,8 +122,7 @@ async def decide(
         values.update(amr=AMR, acr=ACR)
 
     async def spend_once(tx: Tx, _now: datetime) -> None:
-        if not await replay.record(tx, *deciding.assertion):
-            raise InvalidToken(USED)
+        await spending(deciding.assertion)(tx, _now)
         if once is not None and not await replay.record(tx, *once):
             raise InvalidRequest(USED)
 

@@ -47,8 +47,9 @@ async def current_device(request: Request, services: ServicesDep) -> Device:
 DeviceDep = Annotated[Device, Depends(current_device)]
 
 
-async def deciding_device(request: Request, services: ServicesDep) -> Deciding:
-    """The device, its assertion's jti left to be spent with the decision (one write)."""
+async def unspent_device(request: Request, services: ServicesDep) -> Deciding:
+    """The device, its assertion's jti left to be spent in the call's own write (a decision's
+    move, a list's shown marks): one write, not two."""
     assertion = _bearer(request.headers.get("authorization"))
     device, once = await services.devices.authenticate_unspent(assertion)
     await services.devices.touch(device)
@@ -64,12 +65,9 @@ async def enroll(body: JsonBody, services: ServicesDep) -> dict[str, Any]:
 # and stay declared here for the other methods' 405: hence (request, services) signatures.
 @router.get(PENDING_PATH)
 async def pending_requests(request: Request, services: ServicesDep) -> JSONResponse:
-    assertion = _bearer(request.headers.get("authorization"))
-    device, once = await services.devices.authenticate_unspent(assertion)
-    await services.devices.touch(device)
-    pending = await services.requests.pending_for_user(device.user_id)
-    # The assertion's jti is spent in the write that notes what is shown: one commit, not two.
-    views = await handed_over(services, pending, guard=spending(once))
+    caller = await unspent_device(request, services)
+    pending = await services.requests.pending_for_user(caller.device.user_id)
+    views = await handed_over(services, pending, guard=spending(caller.assertion))
     # A JSONResponse of our own: FastAPI would validate and re-encode every view first.
     return JSONResponse(views)
 
@@ -77,7 +75,7 @@ async def pending_requests(request: Request, services: ServicesDep) -> JSONRespo
 @router.post(DECISION_PATH)
 async def decision(request: Request, services: ServicesDep) -> JSONResponse:
     body = await read_json(request)
-    deciding = await deciding_device(request, services)
+    deciding = await unspent_device(request, services)
     s, request_id = services, request.path_params["request_id"]
     decided = await decide(s.db, s.settings, s.requests, s.users, deciding, request_id, body)
     return JSONResponse({"id": decided.id, "status": decided.status})

@@ -26,12 +26,13 @@ class _Waiters:
         waiter = asyncio.get_running_loop().create_future()
         if self._waiters is None:
             self._waiters = []
-        self._waiters.append(waiter)
+        waiters = self._waiters
+        waiters.append(waiter)
         try:
             await waiter
         finally:
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)
+            if waiter in waiters:
+                waiters.remove(waiter)
 
     def _wake(self, everyone: bool) -> None:
         for waiter in self._waiters or ():
