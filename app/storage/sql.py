@@ -24,10 +24,8 @@ JSON; :class:`Codec` turns rows back into the models' Python types.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -39,6 +37,7 @@ from sqlalchemy import JSON, Boolean
 from sqlalchemy.engine import make_url
 
 from app.storage.types import UTCDateTime
+from app.storage.wal_sync import WalSyncer
 
 T = TypeVar("T")
 Params = Mapping[str, Any]
@@ -244,10 +243,10 @@ class SqliteDatabase(SqlDatabase):
     """One connection on the event loop's thread; writes group-committed (module docstring).
 
     A batch commits on the loop (microseconds: with ``synchronous=NORMAL`` SQLite writes the WAL
-    but does not wait for the disk), then one ``fsync`` of the WAL file, on a thread, makes every
-    transaction committed so far durable before any of their callers is answered — what
-    ``synchronous=FULL`` guarantees, without holding the event loop for the disk, and shared by
-    every commit that lands while the previous ``fsync`` runs.
+    but does not wait for the disk), then one ``fsync`` of the WAL file, by a helper process
+    (app/storage/wal_sync.py), makes every transaction committed so far durable before any of
+    their callers is answered — what ``synchronous=FULL`` guarantees, without holding the event
+    loop for the disk, and shared by every commit that lands while the previous ``fsync`` runs.
     """
 
     kind = "sqlite"
@@ -264,7 +263,7 @@ class SqliteDatabase(SqlDatabase):
         self._flushing = False
         self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
         self._syncer: asyncio.Task[None] | None = None
-        self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-fsync")
+        self.wal_sync = WalSyncer(self.wal)
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
         return await self._tx.one(sql, params)
@@ -328,12 +327,11 @@ class SqliteDatabase(SqlDatabase):
         return outcomes
 
     async def _sync(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._unsynced:
                 waiting, self._unsynced = self._unsynced, []
                 try:
-                    await loop.run_in_executor(self._disk, _fsync, self.wal)
+                    await self.wal_sync.sync()
                 except OSError as exc:
                     waiting = [(future, False, exc) for future, _, _ in waiting]
                 _settle(waiting)
@@ -343,19 +341,8 @@ class SqliteDatabase(SqlDatabase):
     async def close(self) -> None:
         if self._syncer is not None:
             await self._syncer
-        self._disk.shutdown(wait=True)
+        await self.wal_sync.close()
         self.connection.close()
-
-
-def _fsync(path: str) -> None:
-    """The WAL's data on the disk, with what reading it back needs (its size): ``fdatasync``,
-    as SQLite's own ``synchronous=FULL`` does on Linux. It skips the timestamps that ``fsync``
-    also writes, about 0.05 ms of every durable answer here."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
 
 
 def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
