@@ -251,11 +251,16 @@ class SqliteDatabase(SqlDatabase):
 
     kind = "sqlite"
     BUSY_RETRY_SECONDS = 0.002
+    # Under load a batch writes some 25 pages, so about SQLite's own 1,000 pages between
+    # checkpoints; a quiet server's WAL stays smaller.
+    CHECKPOINT_EVERY_COMMITS = 40
 
     def __init__(self, path: str, *, busy_timeout: float = 30.0) -> None:
         # busy_timeout 0: another connection's write lock (the ORM's, a CLI process) must never
         # block the event loop; we wait for it asynchronously instead.
         self.connection = _connect(path, busy_timeout=0)
+        # Checkpoints are ours to start, off the loop's thread (``_checkpoint``).
+        self.connection.execute("PRAGMA wal_autocheckpoint=0")
         self.wal = f"{path}-wal"
         self.busy_timeout = busy_timeout
         self._tx = _SqliteTx(self.connection)
@@ -264,6 +269,8 @@ class SqliteDatabase(SqlDatabase):
         self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
         self._syncer: asyncio.Task[None] | None = None
         self.wal_sync = WalSyncer(self.wal)
+        self._commits = 0  # since the last checkpoint
+        self._checkpointing = False
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
         return await self._tx.one(sql, params)
@@ -275,13 +282,19 @@ class SqliteDatabase(SqlDatabase):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.append((unit, future, durable))
-        if not self._flushing:
+        self._schedule_flush(loop)
+        return await future
+
+    def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._flushing and not self._checkpointing:
             self._flushing = True
             loop.call_soon(self._flush, loop.time() + self.busy_timeout)
-        return await future
 
     def _flush(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
+        if self._checkpointing:  # the batch waits for it (``_checkpoint``)
+            self._flushing = False
+            return
         try:
             self.connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:  # locked by another connection: wait, no block
@@ -296,6 +309,7 @@ class SqliteDatabase(SqlDatabase):
         try:
             outcomes = self._run_batch(batch)
             self.connection.execute("COMMIT")
+            self._commits += 1
         except sqlite3.Error as exc:  # the transaction as a whole failed (disk full, I/O error)
             with contextlib.suppress(sqlite3.Error):
                 self.connection.execute("ROLLBACK")
@@ -305,7 +319,7 @@ class SqliteDatabase(SqlDatabase):
         now = [o for o in outcomes if o[0] not in durable]
         self._unsynced.extend(o for o in outcomes if o[0] in durable)
         _settle(now)
-        if self._unsynced and self._syncer is None:
+        if self._syncer is None and (self._unsynced or self._checkpoint_due()):
             self._syncer = loop.create_task(self._sync())
 
     def _run_batch(
@@ -328,15 +342,39 @@ class SqliteDatabase(SqlDatabase):
 
     async def _sync(self) -> None:
         try:
-            while self._unsynced:
+            while self._unsynced or self._checkpoint_due():
                 waiting, self._unsynced = self._unsynced, []
                 try:
-                    await self.wal_sync.sync()
+                    if self._checkpoint_due():
+                        await self._checkpoint()
+                    else:
+                        await self.wal_sync.sync()
                 except OSError as exc:
                     waiting = [(future, False, exc) for future, _, _ in waiting]
                 _settle(waiting)
         finally:
             self._syncer = None
+
+    def _checkpoint_due(self) -> bool:
+        # Counted in commits, not pages, which SQLite does not tell; commits that wait for no
+        # sync (an outbox lease) count too, so that a WAL written only by them is checkpointed.
+        return self._commits >= self.CHECKPOINT_EVERY_COMMITS
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database file and sync the WAL, by the helper. No batch commits
+        meanwhile: one that did would keep the checkpoint from reaching the WAL's end, and the
+        WAL from starting over at its beginning, so it would grow. The loop goes on meanwhile;
+        new write units wait in the queue and commit together once it is done."""
+        self._checkpointing, self._commits = True, 0
+        try:
+            if not await self.wal_sync.checkpoint():  # no helper: here, as SQLite itself would
+                with contextlib.suppress(sqlite3.Error):
+                    self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                await self.wal_sync.sync()
+        finally:
+            self._checkpointing = False
+            if self._queue:
+                self._schedule_flush(asyncio.get_running_loop())
 
     async def close(self) -> None:
         if self._syncer is not None:

@@ -14,6 +14,10 @@ helper syncs the file and writes back one byte, 0 or the errno of the failure.
 ``fdatasync`` applies to the file, not to the descriptor it is called on, so a sync in another
 process covers what this one wrote. Should the helper be gone (killed, or never started), the
 sync runs on a thread as before: durability never depends on the helper.
+
+The helper also checkpoints the WAL (copies its pages into the database file) when asked, which
+SQLite would otherwise do inside a commit on the loop's thread every 1,000 pages, holding the
+loop for the copy and two fsyncs (``SqliteDatabase._checkpoint`` says when).
 """
 
 from __future__ import annotations
@@ -28,16 +32,27 @@ import sys
 
 log = logging.getLogger(__name__)
 
-# The helper: one sync per byte read, one status byte written; it ends when its input does (this
-# process closed the pipe, or died). It ignores SIGINT and SIGTERM, which a terminal or a service
-# manager sends to every process of the group: it must outlive this process's graceful shutdown,
-# whose last commits it still syncs.
+# The helper: per byte read, "s" a sync of the WAL, "c" a checkpoint (the WAL's pages copied into
+# the database file; PASSIVE: it never waits for a lock) and then that sync; one status byte
+# written back, 0 or the sync's errno. A checkpoint that fails (the database busy) is skipped:
+# the next one copies what it left. It ends when its input does (this process closed the pipe,
+# or died). It ignores SIGINT and SIGTERM, which a terminal or a service manager sends to every
+# process of the group: it must outlive this process's graceful shutdown, whose last commits it
+# still syncs.
 HELPER = """
-import os, signal, sys
+import os, signal, sqlite3, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 path = sys.argv[1]
-while os.read(0, 1):
+database = None
+while asked := os.read(0, 1):
+    if asked == b"c":
+        try:
+            if database is None:
+                database = sqlite3.connect(path.removesuffix("-wal"), isolation_level=None)
+            database.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -67,7 +82,8 @@ def fdatasync(path: str) -> None:
 
 
 class WalSyncer:
-    """Syncs one file, one sync at a time (the caller awaits each before the next)."""
+    """Syncs one database's WAL, one request at a time (the caller awaits each before the
+    next), and checkpoints it on request."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -77,18 +93,30 @@ class WalSyncer:
 
     async def sync(self) -> None:
         """Raises ``OSError`` when the disk refuses the sync."""
+        if not await self._by_helper(b"s"):
+            await self._on_thread()
+
+    async def checkpoint(self) -> bool:
+        """Checkpoint the WAL and sync it, by the helper; False, with nothing done, when there is
+        no helper (the caller checkpoints as it can). Raises ``OSError`` as ``sync`` does."""
+        return await self._by_helper(b"c")
+
+    async def _by_helper(self, asked: bytes) -> bool:
         loop = asyncio.get_running_loop()
         if self.helper is None:
             self._start(loop)
-        if self.helper is not None:
-            try:
-                status = await self._ask(self.helper, loop)
-            except HelperGone:  # did it sync before it ended? Sync again to know.
-                pass
-            else:
-                if status:
-                    raise OSError(status, os.strerror(status), self.path)
-                return
+        if self.helper is None:
+            return False
+        try:
+            status = await self._ask(self.helper, loop, asked)
+        except HelperGone:  # whether it did its work before it ended is unknown: do it again
+            return False
+        if status:
+            raise OSError(status, os.strerror(status), self.path)
+        return True
+
+    async def _on_thread(self) -> None:
+        loop = asyncio.get_running_loop()
         if self._thread is None:
             self._thread = concurrent.futures.ThreadPoolExecutor(1, "sqlite-fsync")
         await loop.run_in_executor(self._thread, fdatasync, self.path)
@@ -109,11 +137,13 @@ class WalSyncer:
         loop.add_reader(helper.stdout.fileno(), self._read, helper)
         self.helper = helper
 
-    async def _ask(self, helper: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> int:
+    async def _ask(
+        self, helper: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop, asked: bytes
+    ) -> int:
         assert helper.stdin is not None
         self._answer = answer = loop.create_future()
         try:
-            os.write(helper.stdin.fileno(), b"s")
+            os.write(helper.stdin.fileno(), asked)
         except OSError:  # EPIPE: it is gone
             raise HelperGone from None
         try:
