@@ -73,7 +73,8 @@ class HelperGone(Exception):
 def fdatasync(path: str) -> None:
     """The file's data on the disk, with what reading it back needs (its size): ``fdatasync``,
     as SQLite's own ``synchronous=FULL`` does on Linux; it skips the timestamps that ``fsync``
-    also writes."""
+    also writes. ``HELPER`` repeats these lines, as it must: it runs isolated (``-I -S``) and
+    cannot import this module. Change one, change both."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fdatasync(fd)
