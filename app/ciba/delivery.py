@@ -70,12 +70,12 @@ class ClientNotifications:
     async def effects(
         self, tx: Tx, request: AuthRequest, status: Status
     ) -> Sequence[OutboxMessage]:
-        give_up = _give_up_at(request)
         ids = {"request_id": request.id}
         if request.mode == "ping" and status in (Status.APPROVED, Status.DENIED):
-            return [new_message(PING, ids, give_up_at=give_up)]
+            return [new_message(PING, ids, give_up_at=_give_up_at(request))]
         if request.mode != "push":
             return []
+        give_up = _give_up_at(request)
         if status == Status.APPROVED:
             return [new_message(PUSH_TOKENS, ids, give_up_at=give_up)]
         if status in ERRORS:

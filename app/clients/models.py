@@ -27,8 +27,14 @@ class Client(SQLModel, table=True):
     @property
     def meta(self) -> ClientMetadata:
         # Parsed once per version of the registration (every change sets updated_at), not on
-        # every request that reads the client.
-        key = (self.client_id, self.updated_at)
+        # every request that reads the client. A request reads it some ten times: the two
+        # values come from the instance's dict when they are there (always, but for an ORM
+        # instance whose attributes were expired), not through the ORM's descriptors.
+        values = self.__dict__
+        try:
+            key = (values["client_id"], values["updated_at"])
+        except KeyError:
+            key = (self.client_id, self.updated_at)
         meta = _PARSED.get(key)
         if meta is None:
             meta = ClientMetadata.model_validate(self.registration)

@@ -179,24 +179,36 @@ class SqlDatabase:
 # --- SQLite ------------------------------------------------------------------------------------
 
 
+def _sqlite_datetime(value: datetime) -> str:
+    # The ORM's storage format for DateTime on SQLite (comparisons in SQL are textual): naive
+    # UTC, always six fractional digits.
+    return _naive_utc(value).isoformat(" ", "microseconds")
+
+
+def _sqlite_json(value: dict[str, Any] | list[Any]) -> str:
+    return json.dumps(value)
+
+
+# The driver converts these itself, in C, when it binds them: a new request binds some thirty
+# values, most of them plain, and converting each in Python cost more than its statement's
+# other Python. Registered for the process (the ORM's own engine hands SQLite strings for its
+# DateTime and JSON columns, so it never meets them).
+sqlite3.register_adapter(datetime, _sqlite_datetime)
+sqlite3.register_adapter(dict, _sqlite_json)
+sqlite3.register_adapter(list, _sqlite_json)
+
+
 def _sqlite_value(value: Any) -> Any:
+    """What the adapters above make of a value of a subclass, which the driver does not adapt."""
     if isinstance(value, datetime):
-        # The ORM's storage format for DateTime on SQLite (comparisons in SQL are textual):
-        # always six fractional digits, which isoformat leaves out for a whole second.
-        text = _naive_utc(value).isoformat(" ")
-        return text if value.microsecond else text + ".000000"
+        return _sqlite_datetime(value)
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return _sqlite_json(value)
     return value
 
 
-# Values both drivers take as they are; checked by exact type first because a new request binds
-# some thirty values and most are plain.
-_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
-
-
 def _sqlite_params(params: Params | None) -> dict[str, Any]:
-    return {k: v if type(v) in _PLAIN else _sqlite_value(v) for k, v in (params or {}).items()}
+    return {k: _sqlite_value(v) for k, v in (params or {}).items()}
 
 
 class _SqliteTx:
@@ -206,8 +218,16 @@ class _SqliteTx:
         self.connection = connection
 
     def _run(self, sql: str, params: Params | None) -> sqlite3.Cursor:
+        bound = params if type(params) is dict else dict(params or {})
         try:
-            return self.connection.execute(sql, _sqlite_params(params))
+            try:
+                return self.connection.execute(sql, bound)
+            except sqlite3.ProgrammingError:
+                if not bound:
+                    raise
+                # A value of a subclass (of datetime, dict or list): the driver looks adapters
+                # up by exact type.
+                return self.connection.execute(sql, _sqlite_params(bound))
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(str(exc)) from None
 
@@ -424,6 +444,11 @@ def _pg_value(value: Any) -> Any:
 
         return Jsonb(value)
     return value
+
+
+# Values the driver takes as they are; checked by exact type first because a new request binds
+# some thirty values and most are plain.
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def _pg_params(params: Params | None) -> dict[str, Any]:

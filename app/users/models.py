@@ -133,9 +133,12 @@ class UserFields(BaseModel):
         return normalize_phone(value)
 
 
+_SEPARATORS = re.compile(r"[\s().-]").sub
+
+
 def normalize_phone(value: str) -> str:
     """E.164 with separators removed: ``+44 20 7946-0018`` → ``+442079460018``."""
-    compact = re.sub(r"[\s().-]", "", value)
+    compact = _SEPARATORS("", value)
     if not E164.match(compact):
         raise ValueError("phone_number must be in E.164 form, such as +447700900123")
     return compact

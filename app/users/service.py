@@ -97,8 +97,9 @@ class UserService:
         authenticator is enrolled."""
         hint = hint.strip()
         phone = None
-        with contextlib.suppress(ValueError):  # not shaped like a phone number
-            phone = normalize_phone(hint)
+        if "+" in hint:  # an E.164 number starts with it: without one, no need to try
+            with contextlib.suppress(ValueError):  # not shaped like a phone number
+                phone = normalize_phone(hint)
         params = {"username": hint.lower(), "email": hint.lower(), "phone": phone}
         rows = await self.db.sql.all(BY_HINT, params)
         if len(rows) > 1:

@@ -4,12 +4,15 @@ that fails rolls back alone, and a batch that fails as a whole answers every cal
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from app.storage.sql import Codec, IntegrityViolation, SqliteDatabase, Tx, _sqlite_value
+from app.storage.sql import Codec, IntegrityViolation, SqliteDatabase, Tx, _sqlite_json
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ async def test_a_batch_that_fails_as_a_whole_answers_every_caller(sql):
 def test_a_json_column_reads_back_exactly_what_was_written(value):
     """JSON columns are read by orjson where it reads the same values, by the standard library
     (which wrote them) elsewhere: an amount or an integer never comes back changed."""
-    written = _sqlite_value(value)
+    written = _sqlite_json(value)
     read = Codec.decode(_OneJson(), {"v": written})["v"]
     assert read == value and repr(read) == repr(value)
 
@@ -77,3 +80,40 @@ class _OneJson:
     datetimes: frozenset[str] = frozenset()
     jsons = frozenset({"v"})
     bools: frozenset[str] = frozenset()
+
+
+class _Registration(dict):  # a subclass: the driver's adapters match exact types only
+    pass
+
+
+class _Moment(datetime):
+    pass
+
+
+async def test_values_are_stored_in_one_format_whatever_their_type(sql):
+    """Aware datetimes become naive UTC text with six fractional digits (the ORM's format, so
+    SQL compares them as text), dicts and lists JSON; subclasses of those the same way."""
+    await sql.execute("CREATE TABLE v (id INTEGER PRIMARY KEY, at TEXT, doc TEXT, items TEXT)")
+    plus_two = timezone(timedelta(hours=2))
+    rows = [
+        (datetime(2026, 12, 2, 13, 0, 5, tzinfo=UTC), {"a": 1}, [1, "x"]),
+        (datetime(2026, 12, 2, 15, 0, 5, 120, tzinfo=plus_two), _Registration(b=[2]), []),
+        (_Moment(2026, 12, 2, 13, 0, 5, tzinfo=UTC), OrderedDict(c=None), ["é"]),
+    ]
+    for i, (at, doc, items) in enumerate(rows):
+        params = {"id": i, "at": at, "doc": doc, "items": items}
+        await sql.execute("INSERT INTO v VALUES (:id, :at, :doc, :items)", params)
+    stored = await sql.all("SELECT at, doc, items FROM v ORDER BY id")
+    assert [r["at"] for r in stored] == [
+        "2026-12-02 13:00:05.000000",
+        "2026-12-02 13:00:05.000120",
+        "2026-12-02 13:00:05.000000",
+    ]
+    assert [json.loads(r["doc"]) for r in stored] == [{"a": 1}, {"b": [2]}, {"c": None}]
+    assert [json.loads(r["items"]) for r in stored] == [[1, "x"], [], ["é"]]
+
+
+async def test_a_naive_datetime_is_refused_and_nothing_is_written(sql):
+    with pytest.raises(ValueError, match="naive"):
+        await sql.execute("INSERT INTO t (id, v) VALUES (1, :v)", {"v": datetime(2026, 1, 1)})
+    assert await sql.all("SELECT id FROM t") == []
