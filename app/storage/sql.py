@@ -182,6 +182,8 @@ class SqlDatabase:
 def _sqlite_datetime(value: datetime) -> str:
     # The ORM's storage format for DateTime on SQLite (comparisons in SQL are textual): naive
     # UTC, always six fractional digits.
+    if value.tzinfo is UTC:  # nearly always (utcnow): its text without "+00:00"
+        return value.isoformat(" ", "microseconds")[:-6]
     return _naive_utc(value).isoformat(" ", "microseconds")
 
 
