@@ -181,13 +181,16 @@ class SqlDatabase:
 
 def _sqlite_datetime(value: datetime) -> str:
     # The ORM's storage format for DateTime on SQLite (comparisons in SQL are textual): naive
-    # UTC, always six fractional digits.
-    if value.tzinfo is UTC:  # nearly always (utcnow): its text without "+00:00"
-        return value.isoformat(" ", "microseconds")[:-6]
-    return _naive_utc(value).isoformat(" ", "microseconds")
+    # UTC, always six fractional digits, which isoformat leaves out for a whole second.
+    # Nearly always UTC already (utcnow): then its text without "+00:00", with no copy made.
+    utc = value if value.tzinfo is UTC else _naive_utc(value)
+    text = utc.isoformat(" ")[:-6] if utc.tzinfo else utc.isoformat(" ")
+    return text if value.microsecond else text + ".000000"
 
 
 def _sqlite_json(value: dict[str, Any] | list[Any]) -> str:
+    if not value:  # most requests' extra and amr, written as json.dumps writes them
+        return "{}" if isinstance(value, dict) else "[]"
     return json.dumps(value)
 
 

@@ -99,6 +99,7 @@ async def test_values_are_stored_in_one_format_whatever_their_type(sql):
         (datetime(2026, 12, 2, 13, 0, 5, tzinfo=UTC), {"a": 1}, [1, "x"]),
         (datetime(2026, 12, 2, 15, 0, 5, 120, tzinfo=plus_two), _Registration(b=[2]), []),
         (_Moment(2026, 12, 2, 13, 0, 5, tzinfo=UTC), OrderedDict(c=None), ["é"]),
+        (datetime(2026, 12, 2, 13, 0, 5, 7, tzinfo=UTC), {}, []),
     ]
     for i, (at, doc, items) in enumerate(rows):
         params = {"id": i, "at": at, "doc": doc, "items": items}
@@ -108,9 +109,10 @@ async def test_values_are_stored_in_one_format_whatever_their_type(sql):
         "2026-12-02 13:00:05.000000",
         "2026-12-02 13:00:05.000120",
         "2026-12-02 13:00:05.000000",
+        "2026-12-02 13:00:05.000007",
     ]
-    assert [json.loads(r["doc"]) for r in stored] == [{"a": 1}, {"b": [2]}, {"c": None}]
-    assert [json.loads(r["items"]) for r in stored] == [[1, "x"], [], ["é"]]
+    assert [json.loads(r["doc"]) for r in stored] == [{"a": 1}, {"b": [2]}, {"c": None}, {}]
+    assert [json.loads(r["items"]) for r in stored] == [[1, "x"], [], ["é"], []]
 
 
 async def test_a_naive_datetime_is_refused_and_nothing_is_written(sql):
