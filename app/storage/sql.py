@@ -86,18 +86,19 @@ class Codec:
         self.columns = ", ".join(f'"{name}"' for name in self.names)
 
     def decode(self, row: Row) -> Row:
-        for name in self.datetimes.intersection(row):
-            value = row[name]
-            if isinstance(value, str):
-                value = datetime.fromisoformat(value)
+        # Columns the row lacks read as None here and are left out, as they should be.
+        for name in self.datetimes:
+            value = row.get(name)
             if value is not None:
-                row[name] = value.replace(tzinfo=UTC)
-        for name in self.jsons.intersection(row):
-            if isinstance(row[name], str):
-                row[name] = _json_loads(row[name])
-        for name in self.bools.intersection(row):
-            if row[name] is not None:
-                row[name] = bool(row[name])
+                row[name] = _aware_utc(value)
+        for name in self.jsons:
+            value = row.get(name)
+            if isinstance(value, str):
+                row[name] = _json_loads(value)
+        for name in self.bools:
+            value = row.get(name)
+            if value is not None:
+                row[name] = bool(value)
         return row
 
     def load(self, row: Row | None) -> Any:
@@ -121,6 +122,18 @@ class Codec:
 
 
 _set = object.__setattr__
+
+
+def _aware_utc(value: str | datetime) -> datetime:
+    """A stored time (naive UTC: text from SQLite, a datetime from PostgreSQL) made aware."""
+    if isinstance(value, str):
+        try:
+            # Parsed with its zone: several times faster than parsing, then replace() (a poll
+            # decodes five).
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:  # text that names a zone already
+            value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def _json_loads(text: str) -> Any:

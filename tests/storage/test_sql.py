@@ -119,3 +119,27 @@ async def test_a_naive_datetime_is_refused_and_nothing_is_written(sql):
     with pytest.raises(ValueError, match="naive"):
         await sql.execute("INSERT INTO t (id, v) VALUES (1, :v)", {"v": datetime(2026, 1, 1)})
     assert await sql.all("SELECT id FROM t") == []
+
+
+class _Times:
+    datetimes = frozenset({"at", "later", "never", "absent"})
+    jsons: frozenset[str] = frozenset()
+    bools: frozenset[str] = frozenset()
+
+
+def test_stored_times_come_back_aware_utc_whatever_shape_the_driver_hands():
+    row = {
+        "at": "2026-12-02 13:00:05.000120",  # SQLite's text, naive UTC
+        "later": datetime(2026, 12, 2, 13, 0, 6),  # PostgreSQL's naive datetime
+        "never": None,
+    }
+    decoded = Codec.decode(_Times(), row)
+    assert decoded == {
+        "at": datetime(2026, 12, 2, 13, 0, 5, 120, tzinfo=UTC),
+        "later": datetime(2026, 12, 2, 13, 0, 6, tzinfo=UTC),
+        "never": None,
+    }
+    assert decoded["at"].tzinfo is UTC and decoded["later"].tzinfo is UTC
+    # Text that names its zone already (written by hand, say) is read as UTC all the same.
+    zoned = Codec.decode(_Times(), {"at": "2026-12-02T13:00:05+00:00"})
+    assert zoned == {"at": datetime(2026, 12, 2, 13, 0, 5, tzinfo=UTC)}
