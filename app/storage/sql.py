@@ -196,8 +196,10 @@ def _sqlite_datetime(value: datetime) -> str:
     # The ORM's storage format for DateTime on SQLite (comparisons in SQL are textual): naive
     # UTC, always six fractional digits, which isoformat leaves out for a whole second.
     # Nearly always UTC already (utcnow): then its text without "+00:00", with no copy made.
-    utc = value if value.tzinfo is UTC else _naive_utc(value)
-    text = utc.isoformat(" ")[:-6] if utc.tzinfo else utc.isoformat(" ")
+    if value.tzinfo is UTC:
+        text = value.isoformat(" ").removesuffix("+00:00")
+    else:
+        text = _naive_utc(value).isoformat(" ")
     return text if value.microsecond else text + ".000000"
 
 
