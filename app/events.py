@@ -111,6 +111,11 @@ class PostgresBus:
         self.conninfo = conninfo
         self.local = InProcessBus()
         self.origin = uuid.uuid4().hex
+        # A notification is '{"origin": "…", "events": [[topic, event], …]}': as many events
+        # as fit in one payload (PostgreSQL's work is per notification, and two events a
+        # request add up), and this process's own, which come back to it, are known by their
+        # start without being parsed.
+        self._head = f'{{"origin": "{self.origin}", "events": ['
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=10000)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
@@ -130,8 +135,8 @@ class PostgresBus:
 
     def publish(self, topic: str, event: Event) -> None:
         self.local.publish(topic, event)
-        message = json.dumps({"origin": self.origin, "topic": topic, "event": event})
-        if len(message.encode()) > MAX_NOTIFY_BYTES:
+        message = json.dumps([topic, event])  # ASCII: json.dumps escapes the rest
+        if len(self._head) + len(message) + 2 > MAX_NOTIFY_BYTES:
             log.warning("event too large for NOTIFY; delivered in this process only")
             return
         with contextlib.suppress(asyncio.QueueFull):  # a hint, not a record: drop when swamped
@@ -156,14 +161,17 @@ class PostgresBus:
 
     async def _receive(self, conn: psycopg.AsyncConnection[Any]) -> None:
         async for notify in conn.notifies():
+            if notify.payload.startswith(self._head):
+                continue  # our own: delivered here when published
             try:
-                message = json.loads(notify.payload)
-                origin, topic, event = message["origin"], message["topic"], message["event"]
+                events = json.loads(notify.payload)["events"]
+                delivered = [(str(topic), event) for topic, event in events]
             except (ValueError, TypeError, KeyError):
                 log.warning("ignored a malformed notification on %s", self.CHANNEL)
                 continue
-            if origin != self.origin and isinstance(event, dict):
-                self.local.publish(str(topic), event)
+            for topic, event in delivered:
+                if isinstance(event, dict):
+                    self.local.publish(topic, event)
 
     async def _send(self) -> None:
         async with await self._connect() as conn:
@@ -176,8 +184,23 @@ class PostgresBus:
                 await conn.execute(
                     "SELECT pg_notify(%s, m) FROM unnest(%s::text[]) WITH ORDINALITY AS u(m, n) "
                     "ORDER BY n",
-                    (self.CHANNEL, messages),
+                    (self.CHANNEL, self._payloads(messages)),
                 )
+
+    def _payloads(self, messages: list[str]) -> list[str]:
+        """The events, in order, in as few payloads under the size limit as they fit."""
+        payloads: list[str] = []
+        batch: list[str] = []
+        size = len(self._head) + 2
+        for message in messages:
+            length = len(message) + 1  # and a comma
+            if batch and size + length > MAX_NOTIFY_BYTES:
+                payloads.append(self._head + ",".join(batch) + "]}")
+                batch, size = [], len(self._head) + 2
+            batch.append(message)
+            size += length
+        payloads.append(self._head + ",".join(batch) + "]}")
+        return payloads
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         import psycopg

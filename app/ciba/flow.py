@@ -39,7 +39,7 @@ async def start(
     # On PostgreSQL the counters are bumped ahead of the request's transaction, not in it
     # (app/ciba/limits.py says why).
     guard: Guard | None = limit
-    if db.kind == "postgresql":
+    if db.dialect == "postgresql":
         await count_start(db, settings, client_id, user_id, utcnow())
         guard = None
 

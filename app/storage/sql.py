@@ -160,9 +160,11 @@ def _naive_utc(value: datetime) -> datetime:
 
 
 class SqlDatabase:
-    """What repositories call. ``one``/``all`` read outside any write; ``write`` runs a unit."""
+    """What repositories call. ``one``/``all`` read outside any write; ``write`` runs a unit.
+    It is a :class:`Tx` too, each statement its own transaction: a write of one statement needs
+    no unit (on PostgreSQL it then costs one round trip, not BEGIN and COMMIT besides)."""
 
-    kind: str
+    dialect: str  # "sqlite" or "postgresql"
 
     async def one(self, sql: str, params: Params | None = None) -> Row | None:
         raise NotImplementedError
@@ -289,7 +291,7 @@ class SqliteDatabase(SqlDatabase):
     loop for the disk, and shared by every commit that lands while the previous ``fsync`` runs.
     """
 
-    kind = "sqlite"
+    dialect = "sqlite"
     BUSY_RETRY_SECONDS = 0.002
     # Under load a batch writes some 25 pages, so about SQLite's own 1,000 pages between
     # checkpoints; a quiet server's WAL stays smaller.
@@ -507,7 +509,7 @@ POOL_WAIT_SECONDS = 5.0
 
 
 class PostgresDatabase(SqlDatabase):
-    kind = "postgresql"
+    dialect = "postgresql"
 
     def __init__(self, conninfo: str, *, size: int) -> None:
         from psycopg.rows import dict_row
