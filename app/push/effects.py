@@ -93,7 +93,8 @@ class PhonePush(DevicePush):
 
 class PushFanout:
     """The push channels' one effect: a new request becomes a message per device and channel
-    that reaches it, all from one query of the user's devices, in the request's own write."""
+    that reaches it, all from one query of the user's devices, staged in the request's own
+    write (app/decoupled/service.py reads them just before it)."""
 
     def __init__(self, channels: Sequence[DevicePush]) -> None:
         self.channels = channels
