@@ -116,6 +116,7 @@ class PostgresBus:
         # request add up), and this process's own, which come back to it, are known by their
         # start without being parsed.
         self._head = f'{{"origin": "{self.origin}", "events": ['
+        self._room = MAX_NOTIFY_BYTES - len(self._head) - len("]}")  # for the events
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=10000)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
@@ -136,7 +137,7 @@ class PostgresBus:
     def publish(self, topic: str, event: Event) -> None:
         self.local.publish(topic, event)
         message = json.dumps([topic, event])  # ASCII: json.dumps escapes the rest
-        if len(self._head) + len(message) + 2 > MAX_NOTIFY_BYTES:
+        if len(message) > self._room:
             log.warning("event too large for NOTIFY; delivered in this process only")
             return
         with contextlib.suppress(asyncio.QueueFull):  # a hint, not a record: drop when swamped
@@ -189,18 +190,16 @@ class PostgresBus:
 
     def _payloads(self, messages: list[str]) -> list[str]:
         """The events, in order, in as few payloads under the size limit as they fit."""
-        payloads: list[str] = []
-        batch: list[str] = []
-        size = len(self._head) + 2
+        batches: list[list[str]] = [[]]
+        size = 0
         for message in messages:
-            length = len(message) + 1  # and a comma
-            if batch and size + length > MAX_NOTIFY_BYTES:
-                payloads.append(self._head + ",".join(batch) + "]}")
-                batch, size = [], len(self._head) + 2
-            batch.append(message)
+            length = len(message) + 1  # and a comma (one too many: a byte to spare)
+            if batches[-1] and size + length > self._room:
+                batches.append([])
+                size = 0
+            batches[-1].append(message)
             size += length
-        payloads.append(self._head + ",".join(batch) + "]}")
-        return payloads
+        return [self._head + ",".join(batch) + "]}" for batch in batches]
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         import psycopg

@@ -19,10 +19,10 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from app.settings import Settings
 from app.storage.db import sync_url
+from app.storage.sql import libpq_url
 from app.storage.tables import metadata
 from tests.support.live import LiveServer
 from tests.support.receiver import Receiver
@@ -42,8 +42,7 @@ def _new_database(tmp: Path) -> tuple[str, Any]:
         path = tmp / f"{uuid.uuid4().hex}.db"
         return f"sqlite:///{path}", lambda: None
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    conninfo = make_url(sync_url(PG_URL)).set(drivername="postgresql")
-    dsn = conninfo.render_as_string(hide_password=False)
+    dsn = libpq_url(PG_URL)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
 

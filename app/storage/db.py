@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.storage.sql import PostgresDatabase, SqlDatabase, connect
+from app.storage.sql import PostgresDatabase, SqlDatabase, connect, libpq_url
 
 
 def sync_url(url: str) -> str:
@@ -115,7 +115,7 @@ class Database:
     @property
     def conninfo(self) -> str:
         """A libpq URI for a plain psycopg connection (LISTEN/NOTIFY) to the same database."""
-        return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        return libpq_url(self.url)
 
     async def dispose(self) -> None:
         if self._sql is not None:

@@ -562,13 +562,17 @@ class PostgresDatabase(SqlDatabase):
             await self.pool.close()
 
 
+def libpq_url(url: str) -> str:
+    """A PostgreSQL SQLAlchemy URL as a libpq URI, for plain psycopg connections."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def connect(url: str, *, pool_size: int = 10) -> SqlDatabase:
     """The hot paths' database for a SQLAlchemy URL (PostgreSQL's pool opens on first use)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SqliteDatabase(parsed.database or ":memory:")
-    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresDatabase(conninfo, size=pool_size)
+    return PostgresDatabase(libpq_url(url), size=pool_size)
 
 
 def placeholders(names: Iterable[str]) -> str:

@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from app.events import MAX_NOTIFY_BYTES, PostgresBus
+from app.storage.sql import libpq_url
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="LISTEN/NOTIFY is PostgreSQL's")
 
-CONNINFO = make_url(PG_URL or "postgresql://").set(drivername="postgresql").render_as_string(False)
+CONNINFO = libpq_url(PG_URL or "postgresql://")
 
 
 async def drain(subscription, expected: int, timeout: float = 10) -> list[dict]:
